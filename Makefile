@@ -1,0 +1,35 @@
+# The two commands: `make demo` (the whole pipeline, locally) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+
+.PHONY: demo test serve bootstrap stack-up stack-down lint bench clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	$(BIN)/wafad demo
+
+test:
+	@scripts/bootstrap.sh --browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+serve: bootstrap
+	$(BIN)/wafad serve
+
+stack-up: bootstrap
+	$(BIN)/wafad stack up
+
+stack-down:
+	$(BIN)/wafad stack down
+
+lint: bootstrap
+	$(BIN)/ruff check .
+
+bench: bootstrap
+	$(BIN)/python -m bench
+
+clean: stack-down
+	rm -rf .wafad out
