@@ -120,3 +120,32 @@ class Engine(Protocol):
 
 def with_seed(config: ForestConfig, seed: int | None) -> ForestConfig:
     return replace(config, seed=seed)
+
+
+def make_engine(config: ForestConfig, engine: EngineName = "jvm") -> Engine:
+    """A fresh engine: ``"jvm"`` (AWS's jars via JPype, the reference) or ``"native"`` (numpy, issue 9).
+
+    Imports are lazy, so choosing an engine never starts the JVM or loads numba unless it is used.
+    """
+    if engine == "jvm":
+        from offline_rcf.jvm import JVMEngine
+
+        return JVMEngine(config)
+    if engine == "native":
+        from offline_rcf.native import NativeEngine
+
+        return NativeEngine(config)
+    raise ValueError(f"unknown engine {engine!r}; use 'jvm' or 'native'")
+
+
+def restore_engine(config: ForestConfig, state: bytes, engine: EngineName = "jvm") -> Engine:
+    """An engine restored from ``Engine.state()`` bytes; engines provide ``from_state(config, data)``."""
+    if engine == "jvm":
+        from offline_rcf.jvm import JVMEngine
+
+        return JVMEngine.from_state(config, state)
+    if engine == "native":
+        from offline_rcf.native import NativeEngine
+
+        return NativeEngine.from_state(config, state)  # type: ignore[attr-defined]
+    raise ValueError(f"unknown engine {engine!r}; use 'jvm' or 'native'")
