@@ -1,0 +1,118 @@
+"""Every deployment with its schedule, served from one process (``wafad serve`` / ``python -m deployments.serve``).
+
+| deployment | flow | schedule |
+|---|---|---|
+| ``simulate/simulate-every-minute`` | live simulation (+ local ingest pump) | every minute |
+| ``backfill/backfill-hourly`` | complete the previous hour | hourly at :05, one run at a time |
+| ``detect-and-alert/detect-and-alert`` | detectors + alerts | every detector interval |
+| ``crosscheck/crosscheck-daily`` | detectors vs offline_rcf | daily 00:30 UTC |
+| ``ensure-infrastructure/ensure-infrastructure`` | idempotent resources | on demand |
+| ``demo/demo`` | the end-to-end demo | on demand |
+
+The ``prefect.yaml`` next to this file declares the same flows for a process work pool, with names ending in
+``-pool`` (a deployment is identified by flow + name, so the two mechanisms must not share names).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import Any
+
+DEPLOYMENT_NAMES = (
+    "simulate-every-minute",
+    "backfill-hourly",
+    "detect-and-alert",
+    "crosscheck-daily",
+    "ensure-infrastructure",
+    "demo",
+)
+
+
+def build_deployments(only: list[str] | None = None, paused: bool = False) -> list[Any]:
+    """The RunnerDeployments to serve (``only``: a subset by deployment name)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+
+    from flows.backfill import backfill_flow
+    from flows.crosscheck import crosscheck_flow
+    from flows.demo import demo_flow
+    from flows.detect_and_alert import detect_and_alert_flow
+    from flows.ensure_infrastructure import ensure_infrastructure_flow
+    from flows.simulate import simulate_flow
+    from wafad.settings import get_settings
+
+    settings = get_settings()
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+    skip_if_busy = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+    tags = ["wafad", settings.target]
+    specs: dict[str, Any] = {
+        "simulate-every-minute": lambda: simulate_flow.to_deployment(
+            name="simulate-every-minute",
+            interval=timedelta(minutes=1),
+            parameters={"minutes": 1, "rate": 4.0, "anomaly": None},
+            concurrency_limit=skip_if_busy,
+            paused=paused,
+            tags=tags,
+            description="Live simulation of the last minute (anomaly toggle: parameter `anomaly`)",
+        ),
+        "backfill-hourly": lambda: backfill_flow.to_deployment(
+            name="backfill-hourly",
+            cron="5 * * * *",
+            concurrency_limit=one_at_a_time,
+            paused=paused,
+            tags=tags,
+            description="Complete the previous hour: re-drive unindexed S3 objects, historical detector analysis",
+        ),
+        "detect-and-alert": lambda: detect_and_alert_flow.to_deployment(
+            name="detect-and-alert",
+            interval=timedelta(minutes=settings.detector_interval_minutes),
+            concurrency_limit=skip_if_busy,
+            paused=paused,
+            tags=tags,
+            description="Run the detectors up to the latest complete interval and send alerts",
+        ),
+        "crosscheck-daily": lambda: crosscheck_flow.to_deployment(
+            name="crosscheck-daily",
+            cron="30 0 * * *",
+            concurrency_limit=one_at_a_time,
+            paused=paused,
+            tags=tags,
+            description="Compare detector results with offline_rcf for the previous day",
+        ),
+        "ensure-infrastructure": lambda: ensure_infrastructure_flow.to_deployment(
+            name="ensure-infrastructure",
+            concurrency_limit=one_at_a_time,
+            tags=tags,
+            description="Create or verify every resource (idempotent)",
+        ),
+        "demo": lambda: demo_flow.to_deployment(
+            name="demo", concurrency_limit=skip_if_busy, tags=tags, description="The end-to-end demo"
+        ),
+    }
+    names = list(only) if only else list(DEPLOYMENT_NAMES)
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        raise ValueError(f"unknown deployment(s) {unknown}; known: {', '.join(DEPLOYMENT_NAMES)}")
+    return [specs[n]() for n in names]
+
+
+def serve_all(only: list[str] | None = None, paused: bool = False, limit: int = 4) -> None:
+    """Create the concurrency limits, then serve the deployments until interrupted."""
+    from prefect import serve
+
+    from tasks.common import ensure_concurrency_limits
+
+    ensure_concurrency_limits()
+    serve(*build_deployments(only, paused), limit=limit)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="serve only this deployment (repeatable)")
+    parser.add_argument("--paused", action="store_true", help="create the schedules paused")
+    args = parser.parse_args(argv)
+    serve_all(only=args.only, paused=args.paused)
+
+
+if __name__ == "__main__":
+    main()

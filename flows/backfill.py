@@ -1,0 +1,151 @@
+"""``backfill``: make one hour complete — re-drive its S3 objects that are not fully indexed, then run the
+detectors' historical analysis over it.
+
+The window is the hour before the run's scheduled slot (``prefect.runtime.flow_run.scheduled_start_time``
+floored to the hour), or explicit ``start``/``end``. Everything is idempotent (deterministic document ids,
+detector results keyed by window), and :func:`fan_out` starts one deployment run per hour with an
+idempotency key, so one hour is never processed twice at once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from prefect import flow, get_run_logger
+
+from flows.common import exported, floor_hour, hour_windows, md_table, scheduled_time
+from tasks.detect import run_detectors_task
+from tasks.ingest import deliver_task, relay_task
+from tasks.redrive import list_objects_task, redrive_task, window_status_task
+from wafad.settings import get_settings
+
+DEPLOYMENT = "backfill/backfill-hourly"
+
+
+def backfill_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """Explicit ``[start, end)``, or the hour before the scheduled slot."""
+    if start is not None and end is not None:
+        if end <= start:
+            raise ValueError(f"backfill window end {end} is not after start {start}")
+        return start, end
+    slot_end = floor_hour(end or scheduled_time())
+    return slot_end - timedelta(hours=1), slot_end
+
+
+@flow(name="backfill", log_prints=True)
+def backfill_flow(
+    start: datetime | None = None,
+    end: datetime | None = None,
+    redrive: bool = True,
+    detectors: bool = True,
+) -> dict[str, Any]:
+    """Complete one window: re-drive unindexed S3 objects, then the detectors' historical analysis."""
+    from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
+
+    logger = get_run_logger()
+    settings = get_settings()
+    w0, w1 = backfill_window(start, end)
+    logger.info("backfill window %s .. %s", w0.isoformat(), w1.isoformat())
+    progress = create_progress_artifact(0.0, description=f"backfill {w0:%Y-%m-%d %H}:00 UTC")
+    summary: dict[str, Any] = {"start": w0.isoformat(), "end": w1.isoformat()}
+    with exported(settings):
+        keys = list_objects_task(settings, w0, w1)
+        status = window_status_task(settings, keys)
+        incomplete = [s["key"] for s in status if not s["complete"]]
+        summary.update(
+            objects=len(keys),
+            lines=sum(s["lines"] for s in status),
+            indexed_before=sum(s["indexed"] for s in status),
+            incomplete=len(incomplete),
+        )
+        update_progress_artifact(progress, 25.0)
+        if redrive and incomplete:
+            if settings.is_local:
+                relay_task(settings)  # first, whatever S3 events are still queued
+            summary["redrive"] = redrive_task(settings, incomplete)
+            if settings.is_local:
+                summary["delivery"] = deliver_task(settings)
+            status = window_status_task(settings, keys)
+            summary["indexed_after"] = sum(s["indexed"] for s in status)
+            summary["still_incomplete"] = [s["key"] for s in status if not s["complete"]]
+        else:
+            summary["indexed_after"] = summary["indexed_before"]
+            summary["still_incomplete"] = incomplete if not redrive else []
+        update_progress_artifact(progress, 60.0)
+        if detectors:
+            summary["detectors"] = run_detectors_task(settings, w0, w1, mode="historical")
+        update_progress_artifact(progress, 100.0)
+    create_markdown_artifact(
+        key="backfill-summary",
+        markdown=f"# backfill {w0:%Y-%m-%d %H}:00–{w1:%H}:00 UTC\n\n"
+        + md_table(
+            ["objects", "lines", "indexed before", "re-driven", "indexed after", "still incomplete"],
+            [
+                [
+                    summary["objects"],
+                    summary["lines"],
+                    summary["indexed_before"],
+                    summary["incomplete"] if redrive else 0,
+                    summary["indexed_after"],
+                    len(summary["still_incomplete"]),
+                ]
+            ],
+        ),
+        description="Backfill of one window",
+    )
+    if summary["still_incomplete"]:
+        logger.warning("%d object(s) still not fully indexed (set aside records?)", len(summary["still_incomplete"]))
+    return summary
+
+
+def fan_out(
+    start: datetime, end: datetime, *, wait: bool = False, deployment: str = DEPLOYMENT
+) -> list[dict[str, str]]:
+    """One run of the backfill deployment per hour of ``[start, end)``, keyed ``backfill-YYYYmmddTHH``.
+
+    A second call for the same hour returns the run already there; an hour whose run failed or crashed gets a
+    new run (key suffix ``-rN``) so it completes.
+    """
+    from prefect.deployments import run_deployment
+
+    runs = []
+    for h0, h1 in hour_windows(start, end):
+        key = f"backfill-{h0:%Y%m%dT%H}"
+        for attempt in range(10):
+            idem = key if attempt == 0 else f"{key}-r{attempt}"
+            fr = run_deployment(
+                deployment,
+                parameters={"start": h0.isoformat(), "end": h1.isoformat()},
+                scheduled_time=h1,
+                idempotency_key=idem,
+                flow_run_name=idem,
+                timeout=0,
+            )
+            # an earlier run of this hour that failed, crashed or was cancelled: start a fresh one
+            if not (fr.state and fr.state.type.value in ("FAILED", "CRASHED", "CANCELLED")):
+                break
+        runs.append({"hour": f"{h0:%Y-%m-%dT%H}:00", "name": fr.name, "id": str(fr.id)})
+    for run in runs:
+        run["state"] = wait_for_run(run["id"]) if wait else run_state(run["id"])
+    return runs
+
+
+def run_state(run_id: str) -> str:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        fr = client.read_flow_run(run_id)
+    return fr.state.type.value if fr.state else "UNKNOWN"
+
+
+def wait_for_run(run_id: str, timeout_s: float = 3600, poll_s: float = 2.0) -> str:
+    """Poll a flow run until it is final; return its state type."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = run_state(run_id)
+        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") or time.monotonic() > deadline:
+            return state
+        time.sleep(poll_s)

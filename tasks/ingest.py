@@ -1,0 +1,49 @@
+"""Stages 3-4: S3 ObjectCreated events → s3_to_kinesis handler → Kinesis → firehose_transform → OpenSearch."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.common import OPENSEARCH_BULK_LIMIT, limited, retrying
+from tasks.progress import ProgressReporter
+from wafad.settings import Settings
+
+
+def report_dict(report: Any) -> dict[str, Any]:
+    """A part's report dataclass (or dict) as a plain dict for artifacts and return values."""
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        return dataclasses.asdict(report)
+    if isinstance(report, dict):
+        return dict(report)
+    if hasattr(report, "model_dump"):
+        return report.model_dump()
+    return dict(vars(report))
+
+
+@task(name="relay-s3-events", cache_policy=NO_CACHE, **retrying())
+def relay_task(settings: Settings) -> dict[str, Any]:
+    """Drain the S3 event queue into ``lambdas.s3_to_kinesis.handler`` (local stand-in for the S3 trigger)."""
+    from ingest.s3_events import relay
+
+    from lambdas.s3_to_kinesis import handler
+
+    report = report_dict(relay(settings, handler=handler))
+    get_run_logger().info("relay: %s", report)
+    return report
+
+
+@task(name="deliver-to-opensearch", cache_policy=NO_CACHE, **retrying())
+def deliver_task(settings: Settings) -> dict[str, Any]:
+    """The local Firehose: Kinesis → ``lambdas.firehose_transform.handler`` → bulk into OpenSearch."""
+    from ingest.delivery import deliver
+
+    reporter = ProgressReporter("deliver", "Kinesis records delivered to OpenSearch")
+    with limited(OPENSEARCH_BULK_LIMIT):
+        report = report_dict(deliver(settings, progress=reporter))
+    reporter.finish()
+    get_run_logger().info("delivery: %s", report)
+    return report

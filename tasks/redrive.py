@@ -1,0 +1,125 @@
+"""Backfill support: which S3 objects of a window are not fully indexed, and re-driving them (idempotent).
+
+Document ids are deterministic (``ingest.events.event_id(bucket, key, line)``), so re-driving an object
+overwrites the documents already there: nothing is doubled, whatever was missing is filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote_plus
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks.common import retrying
+from wafad.settings import Settings
+
+
+@dataclass(frozen=True)
+class ObjectStatus:
+    key: str
+    lines: int
+    indexed: int
+
+    @property
+    def complete(self) -> bool:
+        return self.indexed >= self.lines
+
+
+def object_status(settings: Settings, key: str, *, s3: Any = None, os_client: Any = None) -> ObjectStatus:
+    """Lines of one S3 object and how many of their documents are in the index."""
+    from ingest.events import event_id
+    from ingest.s3_lines import iter_lines
+    from wafad.clients import aws_client, opensearch_client
+
+    s3 = s3 or aws_client("s3", settings)
+    os_client = os_client or opensearch_client(settings)
+    body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"]
+    ids = [event_id(settings.bucket, key, line.number) for line in iter_lines(body) if line.data.strip()]
+    indexed = 0
+    for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
+        resp = os_client.count(
+            index=f"{settings.index_prefix}-*",
+            body={"query": {"ids": {"values": chunk}}},
+            ignore_unavailable=True,
+            allow_no_indices=True,
+        )
+        indexed += int(resp["count"])
+    return ObjectStatus(key, len(ids), indexed)
+
+
+def s3_created_event(bucket: str, keys: list[str], region: str) -> dict[str, Any]:
+    """The S3 → Lambda ``ObjectCreated:Put`` notification for ``keys`` (what S3 itself sends)."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": now,
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "wafad-backfill-redrive",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key)},
+                },
+            }
+            for key in keys
+        ]
+    }
+
+
+def redrive_objects(settings: Settings, keys: list[str]) -> dict[str, Any]:
+    """Send ``keys`` through ``lambdas.s3_to_kinesis.handler`` again (on aws: invoke the deployed function)."""
+    if not keys:
+        return {"objects": 0}
+    event = s3_created_event(settings.bucket, keys, settings.aws_region)
+    if settings.is_local:
+        from lambdas.s3_to_kinesis import handler
+
+        result = handler(event, None)
+        return {"objects": len(keys), **(result if isinstance(result, dict) else {"result": result})}
+    import json
+
+    from wafad.clients import aws_client
+
+    resp = aws_client("lambda", settings).invoke(
+        FunctionName="wafad-s3-to-kinesis", InvocationType="RequestResponse", Payload=json.dumps(event).encode()
+    )
+    payload = json.loads(resp["Payload"].read() or b"{}")
+    if resp.get("FunctionError"):
+        raise RuntimeError(f"s3_to_kinesis re-drive failed: {payload}")
+    return {"objects": len(keys), **payload}
+
+
+@task(name="check-window-objects", cache_policy=NO_CACHE, **retrying())
+def window_status_task(settings: Settings, keys: list[str]) -> list[dict[str, Any]]:
+    from wafad.clients import aws_client, opensearch_client
+
+    s3, client = aws_client("s3", settings), opensearch_client(settings)
+    client.indices.refresh(index=f"{settings.index_prefix}-*", ignore_unavailable=True, allow_no_indices=True)
+    out = []
+    for key in keys:
+        st = object_status(settings, key, s3=s3, os_client=client)
+        out.append({"key": st.key, "lines": st.lines, "indexed": st.indexed, "complete": st.complete})
+    return out
+
+
+@task(name="redrive-objects", cache_policy=NO_CACHE, **retrying())
+def redrive_task(settings: Settings, keys: list[str]) -> dict[str, Any]:
+    result = redrive_objects(settings, keys)
+    get_run_logger().info("re-drove %d object(s): %s", len(keys), result)
+    return result
+
+
+@task(name="list-window-objects", cache_policy=NO_CACHE, **retrying())
+def list_objects_task(settings: Settings, start: datetime, end: datetime) -> list[str]:
+    from tasks.checks import list_log_objects
+
+    return list_log_objects(settings, start, end)
