@@ -1,0 +1,223 @@
+"""Incidents from AD result documents: pure logic, no I/O.
+
+One incident per detector | entity | window. Results are read in data-time order per series (a detector, or one
+entity of a high-cardinality detector):
+
+- a result *alerts* when ``anomaly_grade > min_grade`` and ``confidence >= min_confidence``;
+- the first alerting result of a quiet series **opens** an incident (starting at ``approx_anomaly_start_time``
+  when AD says the anomaly began earlier);
+- alerting results while it is open extend it (anomalous intervals separated by short gaps are one incident);
+- it **resolves** on the first non-alerting result at least ``cooldown`` after the last alerting one whose feature
+  values are back near the values expected when it opened, or at the latest ``max_quiet`` after the last alerting
+  result (the model has adapted to a lasting change). AD flags a level shift at its start and often again when it
+  ends; waiting for the values to come back keeps both in one incident.
+
+Error / "no data" results (no grade) advance nothing. Each result is used once (per-series high-water mark),
+so re-reading overlapping pages is harmless.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+EventKind = Literal["opened", "resolved"]
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    min_grade: float = 0.0
+    min_confidence: float = 0.0
+    cooldown_ms: int = 10 * 60_000
+    max_quiet_ms: int = 40 * 60_000
+    near_ratio: float = 0.5  # |actual - expected| <= max(near_ratio*|expected|, near_sigmas*sqrt(|expected|) + 1)
+    near_sigmas: float = 3.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> AlertPolicy:
+        cooldown = int(settings.alert_cooldown_minutes) * 60_000
+        return cls(
+            min_grade=float(settings.alert_min_grade),
+            min_confidence=float(settings.alert_min_confidence),
+            cooldown_ms=cooldown,
+            max_quiet_ms=max(4 * cooldown, cooldown + 30 * 60_000),
+        )
+
+
+def entity_of(doc: Mapping[str, Any]) -> dict[str, str] | None:
+    ent = doc.get("entity")
+    if not ent:
+        return None
+    return {str(e.get("name")): str(e.get("value")) for e in ent}
+
+
+def series_key(doc: Mapping[str, Any]) -> str:
+    ent = entity_of(doc)
+    tail = ",".join(f"{k}={v}" for k, v in sorted(ent.items())) if ent else ""
+    return f"{doc.get('detector_id')}|{tail}"
+
+
+def has_grade(doc: Mapping[str, Any]) -> bool:
+    return doc.get("anomaly_grade") is not None and not doc.get("error")
+
+
+def is_alerting(doc: Mapping[str, Any], policy: AlertPolicy) -> bool:
+    if not has_grade(doc):
+        return False
+    grade = float(doc["anomaly_grade"])
+    confidence = float(doc.get("confidence") or 0.0)
+    return grade > policy.min_grade and confidence >= policy.min_confidence
+
+
+def feature_values(doc: Mapping[str, Any]) -> dict[str, float]:
+    """feature_id -> actual value."""
+    return {str(f["feature_id"]): float(f["data"]) for f in doc.get("feature_data") or [] if f.get("data") is not None}
+
+
+def expected_values(doc: Mapping[str, Any]) -> dict[str, float]:
+    """feature_id -> expected value (most likely set)."""
+    sets = doc.get("expected_values") or []
+    if not sets:
+        return {}
+    best = max(sets, key=lambda s: float(s.get("likelihood") or 0.0))
+    return {str(v["feature_id"]): float(v["data"]) for v in best.get("value_list") or []}
+
+
+def near(actual: float, expected: float, policy: AlertPolicy) -> bool:
+    tolerance = max(policy.near_ratio * abs(expected), policy.near_sigmas * math.sqrt(abs(expected)) + 1.0)
+    return abs(actual - expected) <= tolerance
+
+
+@dataclass
+class Incident:
+    key: str  # detector_id|entity|start (the dedup key)
+    series: str
+    detector_id: str
+    entity: dict[str, str] | None
+    start_ms: int
+    first_flagged_end_ms: int
+    last_anomalous_end_ms: int
+    anomalous_intervals: int
+    max_grade: float
+    peak: dict[str, Any]  # the result document with the highest grade
+    baseline: dict[str, float] = field(default_factory=dict)  # expected values when it opened
+    end_ms: int | None = None  # set when resolved
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Incident:
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    kind: EventKind
+    incident: Incident
+
+
+@dataclass
+class IncidentState:
+    """What alerting remembers between runs (stored in the checkpoint)."""
+
+    open: dict[str, Incident] = field(default_factory=dict)  # series -> incident
+    seen_until: dict[str, int] = field(default_factory=dict)  # series -> last data_end_time used
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"open": {k: v.to_dict() for k, v in self.open.items()}, "seen_until": dict(self.seen_until)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IncidentState:
+        return cls(
+            open={k: Incident.from_dict(v) for k, v in (data.get("open") or {}).items()},
+            seen_until={k: int(v) for k, v in (data.get("seen_until") or {}).items()},
+        )
+
+
+def _open(doc: Mapping[str, Any], series: str) -> Incident:
+    start = int(doc["data_start_time"])
+    approx = doc.get("approx_anomaly_start_time")
+    if approx is not None:
+        start = min(start, int(approx))
+    entity = entity_of(doc)
+    return Incident(
+        key=f"{series}|{start}",
+        series=series,
+        detector_id=str(doc["detector_id"]),
+        entity=entity,
+        start_ms=start,
+        first_flagged_end_ms=int(doc["data_end_time"]),
+        last_anomalous_end_ms=int(doc["data_end_time"]),
+        anomalous_intervals=1,
+        max_grade=float(doc["anomaly_grade"]),
+        peak=dict(doc),
+        baseline=expected_values(doc),
+    )
+
+
+def _extend(inc: Incident, doc: Mapping[str, Any]) -> None:
+    inc.last_anomalous_end_ms = int(doc["data_end_time"])
+    inc.anomalous_intervals += 1
+    grade = float(doc["anomaly_grade"])
+    if grade > inc.max_grade:
+        inc.max_grade = grade
+        inc.peak = dict(doc)
+
+
+def _recovered(inc: Incident, doc: Mapping[str, Any], policy: AlertPolicy) -> bool:
+    quiet = int(doc["data_end_time"]) - inc.last_anomalous_end_ms
+    if quiet >= policy.max_quiet_ms:
+        return True
+    if quiet < policy.cooldown_ms:
+        return False
+    actual = feature_values(doc)
+    return all(near(actual[f], e, policy) for f, e in inc.baseline.items() if f in actual)
+
+
+def _order(doc: Mapping[str, Any]) -> tuple[int, int, str]:
+    return int(doc["data_end_time"]), int(doc["data_start_time"]), series_key(doc)
+
+
+def advance(state: IncidentState, docs: Iterable[Mapping[str, Any]], policy: AlertPolicy) -> list[IncidentEvent]:
+    """Feed result documents (any order, duplicates allowed); returns the opened/resolved events, in order."""
+    events: list[IncidentEvent] = []
+    for doc in sorted((d for d in docs if d.get("data_end_time") is not None and not d.get("task_id")), key=_order):
+        series = series_key(doc)
+        end = int(doc["data_end_time"])
+        if end <= state.seen_until.get(series, -1):
+            continue
+        if not has_grade(doc):
+            continue  # error / no-data results neither extend nor resolve an incident
+        state.seen_until[series] = end
+        current = state.open.get(series)
+        if is_alerting(doc, policy):
+            if current is None:
+                state.open[series] = _open(doc, series)
+                events.append(IncidentEvent("opened", _snapshot(state.open[series])))
+            else:
+                _extend(current, doc)
+        elif current is not None and _recovered(current, doc, policy):
+            current.end_ms = current.last_anomalous_end_ms
+            events.append(IncidentEvent("resolved", _snapshot(current)))
+            del state.open[series]
+    return events
+
+
+def _snapshot(inc: Incident) -> Incident:
+    return Incident.from_dict(inc.to_dict())
+
+
+def severity(grade: float) -> str:
+    """``high`` (grade >= 0.9), ``medium`` (>= 0.5) or ``low``."""
+    if grade >= 0.9:
+        return "high"
+    if grade >= 0.5:
+        return "medium"
+    return "low"
+
+
+def open_incidents(state: IncidentState) -> Sequence[Incident]:
+    return sorted(state.open.values(), key=lambda i: (i.start_ms, i.key))
