@@ -89,7 +89,7 @@ def score_windows_task(
     alerts: list[dict[str, Any]],
     detector_names: dict[str, str],
 ) -> dict[str, Any]:
-    detections = fetch_detections(settings, start, end, detector_names)
+    detections = fetch_detections(settings, start, end, detector_names | catalogue_ids(settings))
     lag = timedelta(minutes=settings.detector_interval_minutes * (settings.shingle_size + 2))
     card = score_windows(labels, detections, alerts, lag=lag)
     return card.to_dict() | {"detections": len(detections)}
@@ -100,6 +100,14 @@ def crosscheck_task(settings: Settings, start: datetime, end: datetime) -> dict[
     from flows.crosscheck import crosscheck_report
 
     return crosscheck_report(settings, start, end)
+
+
+def catalogue_ids(settings: Settings) -> dict[str, str]:
+    """detector_id → catalogue name, as the alerting part resolves them (stable local ids, or AD plugin ids)."""
+    from alerting.alerts import detector_catalogue_ids
+    from wafad.clients import opensearch_client
+
+    return {det_id: spec.name for det_id, spec in detector_catalogue_ids(settings, opensearch_client(settings)).items()}
 
 
 def detector_names_from_reports(reports: list[dict[str, Any]]) -> dict[str, str]:
@@ -164,7 +172,7 @@ def demo_flow(
         with timer("detectors"):
             reports = run_detectors_task(settings, start, end, mode="realtime")
         with timer("alerts"):
-            sent = process_alerts_task(settings, now=end + timedelta(minutes=settings.window_delay_minutes + 1))
+            sent = process_alerts_task(settings)
             received = read_inbox_task(settings)
         with timer("score windows"):
             card = score_windows_task(settings, start, end, sim["labels"], sent, detector_names_from_reports(reports))

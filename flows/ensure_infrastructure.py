@@ -18,14 +18,20 @@ from tasks.infrastructure import (
 )
 from wafad.settings import Settings, get_settings
 
+CHANGE_WORDS = ("created", "updated", "changed", "replaced", "put", "deleted", "recreated")
+
 
 def _changes(result: dict[str, Any]) -> dict[str, Any]:
-    """What a part's ensure_* reported as changed (parts report {resource: action}; falsy = unchanged)."""
-    if "changed" in result and isinstance(result["changed"], dict | list):
-        changed = result["changed"]
-        return dict(changed) if isinstance(changed, dict) else {str(c): "changed" for c in changed}
-    unchanged = {"unchanged", "exists", "ok", "up-to-date", "noop", "no change", None, False, ""}
-    return {k: v for k, v in result.items() if not (isinstance(v, str | type(None) | bool | int) and v in unchanged)}
+    """What a part's ensure_* reported as changed: values like ``created``/``updated ...`` (``exists`` is not)."""
+    out: dict[str, Any] = {}
+    for key, value in result.items():
+        if isinstance(value, dict):
+            out.update({f"{key}.{k}": v for k, v in _changes(value).items()})
+        elif isinstance(value, str) and value.lower().startswith(CHANGE_WORDS):
+            out[key] = value
+        elif value is True:
+            out[key] = "changed"
+    return out
 
 
 def ensure_infrastructure(settings: Settings, *, detectors: bool = True) -> dict[str, dict[str, Any]]:

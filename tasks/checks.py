@@ -107,8 +107,11 @@ class Reconciliation:
 def reconcile(
     simulated: int, s3_lines: int, relay: Mapping[str, Any], delivery: Mapping[str, Any], searchable: int
 ) -> Reconciliation:
-    """Compare the counts of each hop: simulator = S3 lines = Kinesis = delivered = indexed + set aside."""
-    kinesis_put = _first_int(relay, ("records", "put", "records_put", "kinesis_records", "sent"))
+    """Compare the counts of each hop: simulator = S3 lines = Kinesis (+ set aside by the relay) = delivered =
+    indexed + set aside."""
+    kinesis_put = _first_int(relay, ("sent", "records", "put", "records_put", "kinesis_records"))
+    relay_read = _first_int(relay, ("read",))
+    relay_aside = _first_int(relay, ("dead_lettered",)) or 0
     rec = Reconciliation(
         simulated=simulated,
         s3_lines=s3_lines,
@@ -116,29 +119,31 @@ def reconcile(
         delivery_read=int(delivery.get("read", 0)),
         indexed=int(delivery.get("indexed", 0)),
         dropped=int(delivery.get("dropped", 0)),
-        processing_failed=int(delivery.get("processing_failed", 0)),
+        processing_failed=int(delivery.get("processing_failed", 0)) + relay_aside,
         index_failed=int(delivery.get("index_failed", 0)),
         searchable=searchable,
     )
     if s3_lines != simulated:
         rec.problems.append(f"S3 holds {s3_lines} lines but the simulator wrote {simulated} records")
-    if kinesis_put is not None and kinesis_put != s3_lines:
-        rec.problems.append(f"s3_to_kinesis put {kinesis_put} records for {s3_lines} S3 lines")
+    if relay_read is not None and relay_read != s3_lines:
+        rec.problems.append(f"the relay read {relay_read} lines of {s3_lines} S3 lines")
+    if kinesis_put is not None and kinesis_put + relay_aside != s3_lines:
+        rec.problems.append(
+            f"s3_to_kinesis put {kinesis_put} records (+ {relay_aside} set aside) for {s3_lines} S3 lines"
+        )
+    for err in relay.get("errors") or []:
+        rec.problems.append(f"relay error: {err}")
     upstream = kinesis_put if kinesis_put is not None else s3_lines
     if rec.delivery_read != upstream:
         rec.problems.append(f"delivery read {rec.delivery_read} Kinesis records, expected {upstream}")
-    if rec.delivery_read != rec.indexed + rec.set_aside:
+    delivered_aside = rec.set_aside - relay_aside
+    if rec.delivery_read != rec.indexed + delivered_aside:
         rec.problems.append(
-            f"delivery read {rec.delivery_read} but indexed {rec.indexed} + set aside {rec.set_aside} "
-            f"= {rec.indexed + rec.set_aside}"
+            f"delivery read {rec.delivery_read} but indexed {rec.indexed} + set aside {delivered_aside} "
+            f"= {rec.indexed + delivered_aside}"
         )
     if searchable != rec.indexed:
         rec.problems.append(f"OpenSearch holds {searchable} documents in the period, delivery indexed {rec.indexed}")
-    if rec.set_aside:
-        rec.problems.append(
-            f"{rec.set_aside} records set aside (dropped {rec.dropped}, processing failed "
-            f"{rec.processing_failed}, index failed {rec.index_failed})"
-        )
     return rec
 
 
@@ -246,6 +251,7 @@ def _jsonable(value: Any) -> Any:
 def alert_time(alert: Mapping[str, Any]) -> datetime | None:
     """When an alert's anomaly happened (the first time-like field an alert message carries)."""
     for key in (
+        "window_start_ms",
         "data_start_time",
         "anomaly_start",
         "start",

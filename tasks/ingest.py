@@ -28,7 +28,6 @@ def report_dict(report: Any) -> dict[str, Any]:
 def relay_task(settings: Settings) -> dict[str, Any]:
     """Drain the S3 event queue into ``lambdas.s3_to_kinesis.handler`` (local stand-in for the S3 trigger)."""
     from ingest.s3_events import relay
-
     from lambdas.s3_to_kinesis import handler
 
     report = report_dict(relay(settings, handler=handler))

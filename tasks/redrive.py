@@ -81,9 +81,13 @@ def redrive_objects(settings: Settings, keys: list[str]) -> dict[str, Any]:
         return {"objects": 0}
     event = s3_created_event(settings.bucket, keys, settings.aws_region)
     if settings.is_local:
+        from ingest.s3_events import _accepts_config, config_from_settings
         from lambdas.s3_to_kinesis import handler
 
-        result = handler(event, None)
+        if _accepts_config(handler):
+            result = handler(event, None, config=config_from_settings(settings))
+        else:
+            result = handler(event, None)
         return {"objects": len(keys), **(result if isinstance(result, dict) else {"result": result})}
     import json
 

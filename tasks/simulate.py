@@ -15,7 +15,10 @@ from wafad.settings import Settings
 
 
 def s3_log_url(settings: Settings) -> str:
-    return f"s3://{settings.bucket}/{settings.log_prefix}"
+    """The simulator's destination: it writes WAF's ``AWSLogs/...`` layout under the given prefix itself."""
+    prefix = settings.log_prefix
+    prefix = prefix[: -len("AWSLogs/")] if prefix.endswith("AWSLogs/") else prefix
+    return f"s3://{settings.bucket}/{prefix}".rstrip("/")
 
 
 @task(name="simulate", cache_policy=NO_CACHE, **retrying())

@@ -35,15 +35,18 @@ def test_count_object_lines_gzip_and_blank_lines() -> None:
 
 def test_reconcile_balanced_has_no_problems() -> None:
     rec = reconcile(100, 100, {"records": 100}, {"read": 100, "indexed": 98, "dropped": 2, "processing_failed": 0}, 98)
-    assert rec.set_aside == 2
-    assert rec.problems == ["2 records set aside (dropped 2, processing failed 0, index failed 0)"]
+    assert rec.set_aside == 2  # set aside is accounted for, not lost
+    assert rec.problems == []
+    relay = {"read": 100, "sent": 99, "dead_lettered": 1}
+    rec = reconcile(100, 100, relay, {"read": 99, "indexed": 99}, 99)
+    assert rec.problems == [] and rec.set_aside == 1
 
 
 def test_reconcile_reports_each_lossy_hop() -> None:
     rec = reconcile(100, 99, {"records": 97}, {"read": 96, "indexed": 90, "index_failed": 1}, 89)
     text = " | ".join(rec.problems)
     assert "S3 holds 99 lines but the simulator wrote 100" in text
-    assert "put 97 records for 99 S3 lines" in text
+    assert "put 97 records (+ 0 set aside) for 99 S3 lines" in text
     assert "delivery read 96 Kinesis records, expected 97" in text
     assert "indexed 90 + set aside 1 = 91" in text
     assert "OpenSearch holds 89" in text
