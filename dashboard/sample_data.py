@@ -71,6 +71,7 @@ def raw_docs(
     per_minute: int = 20,
     anomalies: Sequence[tuple[str, int, int]] = (),
     payloads: Sequence[str] = (),
+    payload_every: int = 97,
     seed: int = 7,
 ) -> Iterator[dict[str, Any]]:
     """Raw WAF documents, ``per_minute`` a minute; ``anomalies`` are (field, start_min, end_min) windows.
@@ -102,8 +103,8 @@ def raw_docs(
             )
             uri, args = rng.choice(URIS), ""
             headers = {"host": "shop.example.com", "user-agent": "Mozilla/5.0 (X11; Linux x86_64)", "accept": "*/*"}
-            if payloads and n % 97 == 5:
-                p = payloads[(n // 97) % len(payloads)]
+            if payloads and n % payload_every == 5 % payload_every:
+                p = payloads[(n // payload_every) % len(payloads)]
                 uri, args, action = p, f"q={p}&id=1", "BLOCK"
                 headers = {**headers, "user-agent": p, "referer": p, "x-forwarded-for": p}
             rec = {
@@ -212,3 +213,58 @@ def result_docs(
                 if historical_task:
                     doc["task_id"] = historical_task
                 yield doc
+
+
+def index_window(
+    client: Any,
+    settings: Any,
+    start: datetime,
+    minutes: int,
+    *,
+    anomalies: Sequence[tuple[str, int, int]] = (),
+    payloads: Sequence[str] = (),
+    payload_every: int = 97,
+    per_minute: int = 20,
+    detector_ids: dict[str, str] | None = None,
+    historical_task: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Index raw documents (daily index, template-like mapping) and AD results for a window; returns both."""
+    from opensearchpy import helpers
+
+    raw = list(
+        raw_docs(
+            start, minutes, per_minute=per_minute, anomalies=anomalies, payloads=payloads, payload_every=payload_every
+        )
+    )
+    days = sorted({d["@timestamp"][:10].replace("-", ".") for d in raw})
+    for day in days:
+        index = f"{settings.index_prefix}-{day}"
+        if not client.indices.exists(index=index):
+            client.indices.create(index=index, body={"mappings": RAW_MAPPING})
+    actions = (
+        {
+            "_index": f"{settings.index_prefix}-{d['@timestamp'][:10].replace('-', '.')}",
+            "_id": d["event_id"],
+            "_source": d,
+        }
+        for d in raw
+    )
+    helpers.bulk(client, actions, refresh=True)
+    results = list(
+        result_docs(
+            start, minutes, raw, anomalies=anomalies, detector_ids=detector_ids, historical_task=historical_task
+        )
+    )
+    helpers.bulk(client, ({"_index": settings.results_index, "_source": d} for d in results), refresh=True)
+    return raw, results
+
+
+def labels_for_window(
+    start: datetime, anomalies: Sequence[tuple[str, int, int]], intensity: float = 5.0
+) -> list[dict[str, Any]]:
+    """Simulator-style labels (ISO-8601 UTC) for ``anomalies`` given in minutes from ``start``."""
+
+    def at(minute: int) -> str:
+        return (start + timedelta(minutes=minute)).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    return [{"field": f, "start": at(a), "end": at(b), "intensity": intensity} for f, a, b in anomalies]
