@@ -37,8 +37,9 @@ table { border-collapse:collapse; width:100%; font-size:12.5px; margin:6px 0; }
 th, td { border-bottom:1px solid var(--line); padding:3px 6px; text-align:left; vertical-align:top; }
 th { background:var(--bg); font-weight:600; }
 td.num, th.num { text-align:right; font-variant-numeric: tabular-nums; }
-td.raw { font-family: "DejaVu Sans Mono", monospace; word-break:break-all; max-width:380px; }
+td.raw { font-family: "DejaVu Sans Mono", monospace; word-break:break-all; white-space:pre-wrap; max-width:380px; }
 svg.chart { display:block; max-width:100%; height:auto; background:#fff; }
+svg.chart.time { width:100%; }
 svg .chart-title { font-size:13px; font-weight:600; fill:var(--fg); }
 svg .tick, svg .legend, svg .axis-label { font-size:11px; fill:var(--muted); }
 svg .grid { stroke:#eef1f5; }

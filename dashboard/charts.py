@@ -96,7 +96,7 @@ class TimeChart:
     title: str
     start_ms: int
     end_ms: int
-    width: int = 900
+    width: int = 1100
     height: int = 220
     y_min: float | None = None
     y_max: float | None = None
@@ -219,7 +219,8 @@ class TimeChart:
         out: list[str] = []
         cid = escape(self.chart_id or "chart", quote=True)
         out.append(
-            f'<svg class="chart" id="{cid}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}"'
+            f'<svg class="chart time" id="{cid}" xmlns="http://www.w3.org/2000/svg"'
+            f' viewBox="0 0 {self.width} {self.height}"'
             f' width="{self.width}" height="{self.height}" role="img" aria-label="{escape(self.title, quote=True)}"'
             f' data-start="{self.start_ms}" data-end="{self.end_ms}" data-ymin="{lo}" data-ymax="{hi}"'
             f' data-left="{self.margin_left}" data-plotw="{self.plot_w}">'

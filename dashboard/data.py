@@ -510,22 +510,38 @@ class Alert:
     severity: str
     text: str
     entity: str | None = None
+    detector_id: str = ""
+    subject: str = ""
+    max_grade: float | None = None
+
+
+def _first(d: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if d.get(k) not in (None, ""):
+            return d[k]
+    return None
 
 
 def parse_alerts(alerts: Iterable[Mapping[str, Any]] | None) -> list[Alert]:
+    """Alerts as the demo passes them (``alerting`` AlertMessage dicts: ``window_start_ms`` …) or as the
+    contract names them (``window_start`` ISO/epoch)."""
     out = []
     for a in alerts or []:
-        ws = a.get("window_start")
-        we = a.get("window_end")
+        ws = _first(a, "window_start", "window_start_ms")
+        we = _first(a, "window_end", "window_end_ms")
+        entity = a.get("entity")
         out.append(
             Alert(
                 detector=str(a.get("detector", "")),
                 kind=str(a.get("kind", "")),
-                window_start=to_ms(ws) if ws not in (None, "") else None,
-                window_end=to_ms(we) if we not in (None, "") else None,
+                window_start=to_ms(ws) if ws is not None else None,
+                window_end=to_ms(we) if we is not None else None,
                 severity=str(a.get("severity", "")),
                 text=str(a.get("text", "")),
-                entity=_entity_key(a.get("entity")) if not isinstance(a.get("entity"), str) else a.get("entity"),
+                entity=entity if isinstance(entity, str) else _entity_key(entity),
+                detector_id=str(a.get("detector_id", "")),
+                subject=str(a.get("subject", "")),
+                max_grade=_num(a.get("max_grade")),
             )
         )
     return out
@@ -543,6 +559,9 @@ class CrossCheckInterval:
     grade_band_high: float | None
     agree: bool | None
     cause: str
+    replica_score: float | None = None
+    entity: str | None = None
+    compared: bool = True
 
 
 @dataclass
@@ -555,22 +574,46 @@ class CrossCheck:
     precision: float | None
     recall: float | None
     intervals: list[CrossCheckInterval]
+    summary: str = ""
+    agreement_rate: float | None = None
 
     @property
     def agreement(self) -> float | None:
-        known = [i.agree for i in self.intervals if i.agree is not None]
+        if self.agreement_rate is not None:
+            return self.agreement_rate
+        known = [i.agree for i in self.intervals if i.agree is not None and i.compared]
         return sum(1 for a in known if a) / len(known) if known else None
 
+    @property
+    def disagreements(self) -> list[CrossCheckInterval]:
+        return [i for i in self.intervals if i.agree is False and i.compared]
 
-def parse_crosscheck(crosscheck: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> list[CrossCheck]:
+
+def _crosscheck_items(crosscheck: Any) -> list[Mapping[str, Any]]:
+    """One report, a list of them, or a wrapper holding them under ``reports``/``detectors``/``results``."""
     if not crosscheck:
         return []
-    items = [crosscheck] if isinstance(crosscheck, Mapping) else list(crosscheck)
+    if isinstance(crosscheck, Mapping):
+        if "intervals" in crosscheck or "verdict" in crosscheck:
+            return [crosscheck]
+        for key in ("reports", "detectors", "results", "crosschecks"):
+            inner = crosscheck.get(key)
+            if isinstance(inner, list | Mapping):
+                return _crosscheck_items(inner if isinstance(inner, list) else list(inner.values()))
+        return [v for v in crosscheck.values() if isinstance(v, Mapping) and "intervals" in v]
+    out: list[Mapping[str, Any]] = []
+    for item in crosscheck:
+        out.extend(_crosscheck_items(item))
+    return out
+
+
+def parse_crosscheck(crosscheck: Any) -> list[CrossCheck]:
     out = []
-    for c in items:
+    for c in _crosscheck_items(crosscheck):
         intervals = []
         for iv in c.get("intervals") or []:
             agree = iv.get("agree")
+            entity = iv.get("entity")
             intervals.append(
                 CrossCheckInterval(
                     start=to_ms(iv["data_start_time"]),
@@ -583,9 +626,12 @@ def parse_crosscheck(crosscheck: Mapping[str, Any] | Sequence[Mapping[str, Any]]
                     grade_band_high=_num(iv.get("grade_band_high")),
                     agree=bool(agree) if agree is not None else None,
                     cause=str(iv.get("cause") or ""),
+                    replica_score=_num(iv.get("replica_score")),
+                    entity=entity if isinstance(entity, str) else _entity_key(entity),
+                    compared=bool(iv.get("compared", True)),
                 )
             )
-        intervals.sort(key=lambda i: i.start)
+        intervals.sort(key=lambda i: (i.entity or "", i.start))
         out.append(
             CrossCheck(
                 detector=str(c.get("detector", "?")),
@@ -596,6 +642,8 @@ def parse_crosscheck(crosscheck: Mapping[str, Any] | Sequence[Mapping[str, Any]]
                 precision=_num(c.get("precision")),
                 recall=_num(c.get("recall")),
                 intervals=intervals,
+                summary=str(c.get("summary") or ""),
+                agreement_rate=_num(c.get("agreement_rate")),
             )
         )
     return out
@@ -621,7 +669,7 @@ def load_dashboard_data(
     *,
     labels: Iterable[Mapping[str, Any]] | None = None,
     alerts: Iterable[Mapping[str, Any]] | None = None,
-    crosscheck: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    crosscheck: Any = None,
     client: Any = None,
 ) -> DashboardData:
     """Query OpenSearch for the window and parse the optional inputs."""

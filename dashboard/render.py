@@ -142,7 +142,16 @@ def shade_labels(chart: TimeChart, labels: Sequence[Label], title: str = "ground
 
 
 def alerts_for(name: str, detector_id: str, alerts: Sequence[Alert]) -> list[Alert]:
-    return [a for a in alerts if a.detector in (name, detector_id)]
+    return [a for a in alerts if a.detector in (name, detector_id) or (a.detector_id and a.detector_id == detector_id)]
+
+
+ALERT_TEXT_CHARS = 400
+
+
+def alert_message(a: Alert) -> str:
+    """Subject and the start of the text (the full text is in the SNS message)."""
+    text = a.text if len(a.text) <= ALERT_TEXT_CHARS else a.text[:ALERT_TEXT_CHARS] + " …"
+    return f"{a.subject}\n{text}" if a.subject and a.subject not in a.text else text
 
 
 def mark_alerts(chart: TimeChart, alerts: Sequence[Alert]) -> None:
@@ -202,9 +211,10 @@ def grade_chart(
     *,
     start_ms: int | None = None,
     height: int = 150,
+    width: int = 1100,
 ) -> str:
     s = start_ms if start_ms is not None else d.start_ms
-    chart = reg.new(key, title, s, d.end_ms, height=height, y_min=0.0, y_max=1.0, y_label="0…1")
+    chart = reg.new(key, title, s, d.end_ms, height=height, width=width, y_min=0.0, y_max=1.0, y_label="0…1")
     shade_labels(chart, labels)
     chart.bars("anomaly grade", [(p.start, p.grade) for p in points], RED)
     chart.line("confidence", [(p.start, p.confidence) for p in points], BLUE)
@@ -273,7 +283,9 @@ def section_live(d: DashboardData, reg: ChartRegistry) -> str:
     parts = []
     # HTTP status
     status = {k: [v[i] for i in idx] for k, v in raw.by_status.items() if any(v)}
-    chart = reg.new("live-status", f"HTTP status classes, last {LIVE_MINUTES} min", live_start, d.end_ms, height=210)
+    chart = reg.new(
+        "live-status", f"HTTP status classes, last {LIVE_MINUTES} min", live_start, d.end_ms, height=210, width=640
+    )
     shade_labels(chart, labels_for("httpStatus", d.labels))
     colours = {"2xx": GREEN, "3xx": BLUE, "4xx": ORANGE, "5xx": RED, "none": PURPLE}
     for k, vals in status.items():
@@ -292,6 +304,7 @@ def section_live(d: DashboardData, reg: ChartRegistry) -> str:
             alerts_for(res.name, res.detector_id, d.alerts),
             start_ms=live_start,
             height=130,
+            width=640,
         )
     # unknown countries
     unknown = {k: [v[i] for i in idx] for k, v in raw.unknown_countries.items()}
@@ -301,6 +314,7 @@ def section_live(d: DashboardData, reg: ChartRegistry) -> str:
         live_start,
         d.end_ms,
         height=210,
+        width=640,
     )
     shade_labels(chart, labels_for("country", d.labels))
     bad_total = [raw.indicators.get("country_bad", [0.0] * len(raw.times))[i] for i in idx]
@@ -321,6 +335,7 @@ def section_live(d: DashboardData, reg: ChartRegistry) -> str:
             alerts_for(res.name, res.detector_id, d.alerts),
             start_ms=live_start,
             height=130,
+            width=640,
         )
     last5 = sum(v[-1] for k, v in status.items() if k in ("5xx", "none")) if status and times else 0
     last_unknown = bad_total[-1] if bad_total else 0
@@ -467,8 +482,20 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
     alert_html = ""
     if alerts:
         alert_html = "<h3>Alerts</h3>" + table(
-            ["kind", "severity", "window start", "window end", "text"],
-            [(a.kind, a.severity, hhmm(a.window_start), hhmm(a.window_end), a.text) for a in alerts],
+            ["kind", "entity", "severity", "window start", "window end", "max grade", "message"],
+            [
+                (
+                    a.kind,
+                    a.entity or "",
+                    a.severity,
+                    hhmm(a.window_start),
+                    hhmm(a.window_end),
+                    fmt(a.max_grade, 4),
+                    alert_message(a),
+                )
+                for a in alerts
+            ],
+            raw_cols=(6,),
         )
     desc = spec.description if spec else f"detector id {det_id} (not in the catalogue)"
     quiet = "" if n_anom or alerts else " quiet"
@@ -506,28 +533,26 @@ def section_detectors(d: DashboardData, reg: ChartRegistry) -> str:
 
 
 GOOD_VERDICTS = frozenset({"agree", "agrees", "pass", "passed", "ok", "consistent", "match"})
+BAD_VERDICTS = frozenset({"disagree", "disagrees", "fail", "failed", "inconsistent", "mismatch"})
 
 
 def verdict_class(verdict: str) -> str:
-    return "ok" if verdict.strip().lower() in GOOD_VERDICTS else "bad"
+    v = verdict.strip().lower()
+    return "ok" if v in GOOD_VERDICTS else ("bad" if v in BAD_VERDICTS else "")
 
 
-def crosscheck_panel(c: CrossCheck, reg: ChartRegistry, d: DashboardData) -> str:
-    ivs = c.intervals
-    start = c.start or (ivs[0].start if ivs else d.start_ms)
-    end = c.end or (ivs[-1].end if ivs else d.end_ms)
-    labels = labels_for(DETECTORS_BY_NAME[c.detector].watches if c.detector in DETECTORS_BY_NAME else None, d.labels)
-    cards = (
-        f'<div class="cards">{card("verdict", c.verdict, verdict_class(c.verdict))}'
-        f"{card('Spearman ρ', fmt(c.spearman))}{card('precision', fmt(c.precision))}{card('recall', fmt(c.recall))}"
-        f"{card('intervals agreeing', f'{c.agreement:.1%}' if c.agreement is not None else '–')}</div>"
-    )
+def _crosscheck_charts(
+    c: CrossCheck, ivs: Sequence[Any], reg: ChartRegistry, start: int, end: int, labels: Sequence[Label], suffix: str
+) -> str:
     times = [iv.start for iv in ivs]
-    ch = reg.new(f"xc-{c.detector}", f"{c.detector}: detector score against the replica's band", start, end, height=220)
+    what = f"{c.detector}{suffix}"
+    ch = reg.new(f"xc-{what}", f"{what}: detector score against the replica's band", start, end, height=220)
     shade_labels(ch, labels)
     ch.band("replica band", [(iv.start, iv.band_low) for iv in ivs], [(iv.start, iv.band_high) for iv in ivs], BLUE)
+    if any(iv.replica_score is not None for iv in ivs):
+        ch.line("replica median", [(iv.start, iv.replica_score) for iv in ivs], BLUE, dashed=True)
     ch.line("detector score", [(iv.start, iv.ad_score) for iv in ivs], "#1d2330")
-    ch.markers("disagreement", [(iv.start, iv.ad_score) for iv in ivs if iv.agree is False], RED)
+    ch.markers("disagreement", [(iv.start, iv.ad_score) for iv in ivs if iv.agree is False and iv.compared], RED)
     reg.readout(
         ch,
         times,
@@ -538,14 +563,9 @@ def crosscheck_panel(c: CrossCheck, reg: ChartRegistry, d: DashboardData) -> str
         },
     )
     gc = reg.new(
-        f"xcg-{c.detector}",
-        f"{c.detector}: detector grade against the replica's grade band",
-        start,
-        end,
-        height=170,
-        y_min=0.0,
-        y_max=1.0,
-    )
+        f"xcg-{what}", f"{what}: detector grade against the replica's grade band", start, end,
+        height=170, y_min=0.0, y_max=1.0,
+    )  # fmt: skip
     shade_labels(gc, labels)
     gc.band(
         "replica grade band",
@@ -563,10 +583,36 @@ def crosscheck_panel(c: CrossCheck, reg: ChartRegistry, d: DashboardData) -> str
             "band high": [iv.grade_band_high for iv in ivs],
         },
     )
-    bad = [iv for iv in ivs if iv.agree is False]
+    return ch.svg() + gc.svg()
+
+
+def crosscheck_panel(c: CrossCheck, reg: ChartRegistry, d: DashboardData) -> str:
+    ivs = c.intervals
+    start = c.start or (min(iv.start for iv in ivs) if ivs else d.start_ms)
+    end = c.end or (max(iv.end for iv in ivs) if ivs else d.end_ms)
+    labels = labels_for(DETECTORS_BY_NAME[c.detector].watches if c.detector in DETECTORS_BY_NAME else None, d.labels)
+    bad = c.disagreements
+    cards = (
+        f'<div class="cards">{card("verdict", c.verdict, verdict_class(c.verdict))}'
+        f"{card('Spearman ρ', fmt(c.spearman))}{card('precision', fmt(c.precision))}{card('recall', fmt(c.recall))}"
+        f"{card('intervals agreeing', f'{c.agreement:.1%}' if c.agreement is not None else '–')}"
+        f"{card('disagreements', len(bad), 'bad' if bad else 'ok')}</div>"
+    )
+    by_entity: dict[str | None, list[Any]] = {}
+    for iv in ivs:
+        by_entity.setdefault(iv.entity, []).append(iv)
+    ranked = sorted(by_entity.items(), key=lambda kv: (-sum(1 for iv in kv[1] if iv.agree is False), -len(kv[1])))
+    charts = "".join(
+        _crosscheck_charts(c, group, reg, start, end, labels, f" [{entity}]" if entity else "")
+        for entity, group in ranked[:3]
+    )
+    more = ""
+    if len(ranked) > 3:
+        more = f'<div class="note">{len(ranked) - 3} more entities not drawn (fewest disagreements).</div>'
     rows = [
         (
             hhmm(iv.start),
+            iv.entity or "",
             fmt(iv.ad_score),
             f"{fmt(iv.band_low)} … {fmt(iv.band_high)}",
             fmt(iv.ad_grade, 4),
@@ -578,11 +624,12 @@ def crosscheck_panel(c: CrossCheck, reg: ChartRegistry, d: DashboardData) -> str
     tbl = ""
     if rows:
         tbl = f"<h3>Disagreements ({len(bad)}{', first 20' if len(bad) > 20 else ''})</h3>" + table(
-            ["interval", "score", "replica band", "grade", "replica grade band", "cause"], rows
+            ["interval", "entity", "score", "replica band", "grade", "replica grade band", "cause"], rows
         )
+    summary = f'<div class="note">{e(c.summary)}</div>' if c.summary else ""
     return (
         f'<div class="detector" id="crosscheck-{e(c.detector)}"><h3>{e(c.detector)}</h3>'
-        f"{cards}{ch.svg()}{gc.svg()}{tbl}</div>"
+        f"{summary}{cards}{charts}{more}{tbl}</div>"
     )
 
 
@@ -634,11 +681,20 @@ def section_alerts(d: DashboardData) -> str:
         parts.append(
             "<h3>Alerts sent</h3>"
             + table(
-                ["detector", "entity", "kind", "severity", "window start", "window end", "text"],
+                ["detector", "entity", "kind", "severity", "window start", "window end", "message"],
                 [
-                    (a.detector, a.entity or "", a.kind, a.severity, hhmm(a.window_start), hhmm(a.window_end), a.text)
+                    (
+                        a.detector,
+                        a.entity or "",
+                        a.kind,
+                        a.severity,
+                        hhmm(a.window_start),
+                        hhmm(a.window_end),
+                        alert_message(a),
+                    )
                     for a in d.alerts
                 ],
+                raw_cols=(6,),
             )
         )
     if d.labels:

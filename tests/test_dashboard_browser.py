@@ -98,7 +98,7 @@ def test_dashboard_renders_charts_in_chromium(page, tmp_path: Path) -> None:
     drawn = int(re.search(r'data-series-elements="(\d+)"', root).group(1))  # type: ignore[union-attr]
     assert drawn > 100
     # real data paths, not empty charts: the overview line has one point per minute
-    overview = re.search(r'<svg class="chart" id="c0-overview".*?</svg>', dom, re.S).group(0)  # type: ignore[union-attr]
+    overview = re.search(r'<svg class="chart time" id="c0-overview".*?</svg>', dom, re.S).group(0)  # type: ignore[union-attr]
     requests_line = re.search(r'data-series="requests" d="([^"]+)"', overview).group(1)  # type: ignore[union-attr]
     assert requests_line.count("L") == MINUTES - 1
     assert dom.count('class="shade"') >= 2 * len(ANOMALIES)  # ground truth shaded in several charts
