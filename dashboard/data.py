@@ -190,12 +190,12 @@ def parse_result(doc: Mapping[str, Any]) -> ResultPoint:
 def _engine_id_functions() -> list[Any]:
     """Id-derivation functions the local engine may expose (it names ids after catalogue names)."""
     fns = []
-    for mod_name in ("detectors.local_engine", "detectors.ids", "detectors.service"):
+    for mod_name in ("detectors.local_engine", "detectors.results"):
         try:
             mod = importlib.import_module(mod_name)
         except Exception:  # not built yet, or failing to import: name matching still works
             continue
-        for attr in ("detector_id_for", "local_detector_id", "detector_id"):
+        for attr in ("local_detector_id", "stable_detector_id"):
             fn = getattr(mod, attr, None)
             if callable(fn):
                 fns.append(fn)
@@ -209,8 +209,6 @@ def detector_id_map(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         for spec in DETECTORS:
             with contextlib.suppress(Exception):
                 out[str(fn(spec.name))] = spec.name
-            with contextlib.suppress(Exception):
-                out[str(fn(spec))] = spec.name
     out.update(extra or {})
     return out
 
@@ -253,13 +251,16 @@ def plugin_detector_names(client: Any) -> dict[str, str]:
 def fetch_results(
     client: Any, index: str, start_ms: int, end_ms: int, *, id_map: Mapping[str, str] | None = None
 ) -> list[DetectorResults]:
-    """AD results whose data interval ends in (start, end], grouped per detector (and HC entity)."""
+    """AD results whose data interval ends in (start, end], grouped per detector (and HC entity).
+
+    ``id_map`` (detector id -> catalogue name) defaults to the local engine's ids.
+    """
     from opensearchpy import NotFoundError
     from opensearchpy.helpers import scan
 
     query = {"query": {"range": {"data_end_time": {"gt": start_ms, "lte": end_ms}}}}
     groups: dict[tuple[str, str | None], DetectorResults] = {}
-    id_map = dict(id_map or {})
+    id_map = detector_id_map() if id_map is None else dict(id_map)
     try:
         docs = list(scan(client, index=index, query=query, size=2000, preserve_order=False))
     except NotFoundError:

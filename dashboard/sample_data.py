@@ -236,11 +236,11 @@ def index_window(
             start, minutes, per_minute=per_minute, anomalies=anomalies, payloads=payloads, payload_every=payload_every
         )
     )
-    days = sorted({d["@timestamp"][:10].replace("-", ".") for d in raw})
-    for day in days:
-        index = f"{settings.index_prefix}-{day}"
-        if not client.indices.exists(index=index):
-            client.indices.create(index=index, body={"mappings": RAW_MAPPING})
+    if not _ingest_template(client, settings):
+        for day in sorted({d["@timestamp"][:10].replace("-", ".") for d in raw}):
+            index = f"{settings.index_prefix}-{day}"
+            if not client.indices.exists(index=index):
+                client.indices.create(index=index, body={"mappings": RAW_MAPPING})
     actions = (
         {
             "_index": f"{settings.index_prefix}-{d['@timestamp'][:10].replace('-', '.')}",
@@ -255,8 +255,37 @@ def index_window(
             start, minutes, raw, anomalies=anomalies, detector_ids=detector_ids, historical_task=historical_task
         )
     )
+    _ad_results_index(client, settings.results_index)
     helpers.bulk(client, ({"_index": settings.results_index, "_source": d} for d in results), refresh=True)
     return raw, results
+
+
+def _ingest_template(client: Any, settings: Any) -> bool:
+    """The ingest part's index template (the production mapping), when that part is importable."""
+    try:
+        from ingest.index_template import ensure_index_template
+    except ImportError:
+        return False
+    ensure_index_template(client, settings)
+    return True
+
+
+def _ad_results_index(client: Any, index: str) -> None:
+    """The results index with AD's result mapping (detectors part), else dynamic mapping."""
+    try:
+        from detectors.results import ensure_results_index
+    except ImportError:
+        return
+    ensure_results_index(client, index)
+
+
+def engine_detector_ids() -> dict[str, str]:
+    """catalogue name -> the id the local engine gives it (names themselves if that part is missing)."""
+    try:
+        from detectors.local_engine import local_detector_id
+    except ImportError:
+        return {d.name: d.name for d in DETECTORS}
+    return {d.name: local_detector_id(d.name) for d in DETECTORS}
 
 
 def labels_for_window(
