@@ -36,7 +36,7 @@ class DeadLetterWriter:
         self._s3 = s3
         self.bucket = bucket
         self.key_prefix = key_prefix.rstrip("/")
-        self._file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+        self._file = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115 - closed in close()
         self._digest = hashlib.sha256()
         self.count = 0
         self.reasons: dict[str, int] = {}

@@ -20,7 +20,9 @@ def policy_body(settings: Settings, *, hot_days: int = 2, delete_days: int = 30)
         raise ValueError(f"need 0 < hot_days ({hot_days}) < delete_days ({delete_days})")
     return {
         "policy": {
-            "description": f"wafad: WAF indices {settings.index_prefix}-* hot {hot_days}d, deleted after {delete_days}d",
+            "description": (
+                f"wafad: WAF indices {settings.index_prefix}-* hot {hot_days}d, deleted after {delete_days}d"
+            ),
             "default_state": "hot",
             "states": [
                 {
