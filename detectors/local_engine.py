@@ -158,7 +158,12 @@ class LocalADEngine:
             report.task_id = uuid.uuid4().hex[:20]
             fetch_from = start_ms
         else:
+            # cold-start history: up to `history` intervals back, bounded by the earliest document (AD's
+            # getMinDataTime), so the intervals before the data begins do not train the model on zeros
             fetch_from = start_ms - self.history * self.interval_ms
+            earliest = self._earliest_data_ms(spec)
+            if earliest is not None and earliest > fetch_from:
+                fetch_from = min(start_ms, earliest - earliest % self.interval_ms)
         series = self._features(spec, fetch_from, end_ms)
         report.entities = len(series)
         for done, (_entity, fs) in enumerate(sorted(series.items()), 1):
@@ -185,6 +190,14 @@ class LocalADEngine:
         if spec.is_high_cardinality:
             return dict(feature_series_by_entity(self.os, spec, self.index_pattern, start_ms, end_ms, self.interval))
         return {"": feature_series(self.os, spec, self.index_pattern, start_ms, end_ms, self.interval)}
+
+    def _earliest_data_ms(self, spec: DetectorSpec) -> int | None:
+        from wafad.catalogue import TIME_FIELD
+
+        body = {"size": 0, "query": dict(spec.filter_query), "aggs": {"t": {"min": {"field": TIME_FIELD}}}}
+        resp = self.os.search(index=self.index_pattern, body=body, params={"ignore_unavailable": "true"})
+        value = (resp.get("aggregations") or {}).get("t", {}).get("value")
+        return int(value) if value is not None else None
 
     # --- models -----------------------------------------------------------------------------
     def _config(self, spec: DetectorSpec, mode: Mode, entity: Mapping[str, str] | None) -> Any:
@@ -293,6 +306,8 @@ class LocalADEngine:
             history = [i for i in range(len(fs)) if int(fs.data_start[i]) < start_ms]
         # cold start: AD's training query uses date_range buckets with the entity filter, so an empty interval of
         # a count feature is 0 there; vectors with NaN are dropped
+        seen = [i for i in history if not np.isnan(values[i]).all()]
+        history = [i for i in history if seen and i >= seen[0]]  # an entity's history starts when it appears
         for i in history:
             row = values[i]
             if np.isnan(row).any() and hc and self._zero_fill(spec):

@@ -171,3 +171,16 @@ def test_historical_and_high_cardinality(settings, os_client) -> None:
         engine.run(spec, T0, T0 + 20 * MIN, mode="historical")
     with pytest.raises(ValueError, match="empty range"):
         engine.run(spec, T0, T0, mode="realtime")
+
+
+def test_cold_start_is_bounded_by_the_earliest_document(settings, os_client) -> None:
+    """Starting where the data starts: no training on the empty intervals before it (AD's getMinDataTime)."""
+    index_docs(os_client, settings.index_prefix, waf_docs(70, []))
+    engine = LocalADEngine(settings, os_client)
+    spec = get_detector("waf-volume")
+    report = engine.run(spec, T0, T0 + 70 * MIN, mode="realtime")
+    assert report.results_written == 70
+    docs = search_result_docs(os_client, settings.results_index, detector_id=local_detector_id(spec))
+    assert docs[0]["data_start_time"] == int(T0.timestamp() * 1000)
+    assert all(d["feature_data"][0]["data"] > 0 for d in docs)
+    assert not [d for d in docs if d["anomaly_grade"] > 0]  # steady traffic: nothing to flag
