@@ -646,6 +646,7 @@ def crosscheck_detector(
     persist: bool = True,
     mode: ADMode = "realtime",
     engine: EngineName = "jvm",
+    model_check: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> CrossCheckReport:
     """:func:`crosscheck` for catalogue detector ``name`` with everything taken from ``settings``."""
@@ -663,6 +664,7 @@ def crosscheck_detector(
         shingle_size=settings.shingle_size,
         state_dir=Path(settings.state_dir) if persist else None,
         window_delay_minutes=float(settings.window_delay_minutes),
+        model_check=model_check,
     )
     return crosscheck(
         client,

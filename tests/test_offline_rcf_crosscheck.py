@@ -200,3 +200,41 @@ def test_missing_detector_results_give_insufficient_data(settings, os_client):
         index_pattern=f"{settings.index_prefix}-*",
     )
     assert report.verdict == "insufficient_data" and report.to_dict()["intervals"] == []
+
+
+def test_cli_writes_the_report(settings, os_client, stream, monkeypatch, tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from offline_rcf.cli import register
+    from wafad.settings import get_settings
+
+    recs, _ = stream
+    plant_ad_results(os_client, settings, recs, stable_detector_id(SPEC.name), late=True)
+    env = {
+        "WAFAD_TARGET": "local",
+        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
+        "WAFAD_INDEX_PREFIX": settings.index_prefix,
+        "WAFAD_RESULTS_INDEX": settings.results_index,
+        "WAFAD_STATE_DIR": str(settings.state_dir),
+        "WAFAD_SHINGLE_SIZE": "8",
+        "WAFAD_WINDOW_DELAY_MINUTES": "2",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    get_settings.cache_clear()
+    app = typer.Typer()
+    register(app)
+    app.command("noop")(lambda: None)  # keep typer in multi-command mode
+    out = tmp_path / "report.json"
+    args = ["crosscheck", "-d", SPEC.name, "--start", T0.isoformat(), "--end", (T0 + N * MINUTE).isoformat()]
+    try:
+        result = CliRunner().invoke(app, [*args, "--seeds", "2", "--no-persist", "--out", str(out)])
+        bad = CliRunner().invoke(app, ["crosscheck", "-d", "no-such-detector"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output  # inconsistent
+    report = json.loads(out.read_text())
+    assert report["detector"] == SPEC.name and report["verdict"] == "inconsistent"
+    assert any(i["cause"] and i["cause"].startswith("late data") for i in report["intervals"])
+    assert bad.exit_code != 0 and "unknown detector" in bad.output

@@ -1,0 +1,139 @@
+"""``wafad crosscheck``: is the detector telling the truth about this data?"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+_RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+console = Console(stderr=True)
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """ISO-8601 (UTC when no zone), ``now`` or ``now-<N>[smhd]``.
+
+    >>> parse_time("2024-03-01T10:00Z").isoformat()
+    '2024-03-01T10:00:00+00:00'
+    >>> parse_time("now-2h", now=datetime(2024, 3, 1, 12, tzinfo=UTC)).hour
+    10
+    """
+    now = now or datetime.now(UTC)
+    m = _RELATIVE.match(text.strip())
+    if m:
+        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) if m.group(1) else now
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO-8601 time, 'now' or 'now-2h'") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def seeds_for(k: int) -> list[int]:
+    if k < 1:
+        raise typer.BadParameter("--seeds must be at least 1")
+    return [101 * (i + 1) for i in range(k)]
+
+
+def _when(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("crosscheck")
+    def crosscheck_cmd(
+        detector: list[str] = typer.Option(..., "--detector", "-d", help="catalogue detector name (repeatable)"),
+        start: str = typer.Option("now-1h", help="ISO-8601, 'now' or 'now-1h'"),
+        end: str = typer.Option("now", help="ISO-8601, 'now' or 'now-5m'"),
+        seeds: int = typer.Option(5, help="replica seeds (the ensemble band)"),
+        mode: str = typer.Option("realtime", help="realtime results, or the latest historical task's"),
+        persist: bool = typer.Option(True, help="continue / save the replica state under the state folder"),
+        model_check: bool = typer.Option(False, help="also score AD's recorded features (2x work, sharper causes)"),
+        out: Path | None = typer.Option(None, help="write the JSON report here (default: <state_dir>/reports/)"),
+        as_json: bool = typer.Option(False, "--json", help="print the report JSON to stdout"),
+        show: int = typer.Option(20, help="disagreeing intervals to list"),
+    ) -> None:
+        """Cross-check a detector's AD results against the offline replica (AWS's own forest, K seeds)."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from offline_rcf.crosscheck import crosscheck_detector
+        from offline_rcf.jvm import JavaUnavailableError
+        from wafad.catalogue import DETECTORS_BY_NAME
+        from wafad.settings import get_settings
+
+        if mode not in ("realtime", "historical"):
+            raise typer.BadParameter("--mode is realtime or historical")
+        unknown = [d for d in detector if d not in DETECTORS_BY_NAME]
+        if unknown:
+            raise typer.BadParameter(
+                f"unknown detector(s) {unknown}; the catalogue has: {', '.join(DETECTORS_BY_NAME)}"
+            )
+        t0, t1 = parse_time(start), parse_time(end)
+        if t1 <= t0:
+            raise typer.BadParameter("--end must be after --start")
+        settings = get_settings()
+        reports = []
+        for name in detector:
+            with Progress(
+                TextColumn(f"[cyan]{name}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            ) as bar:
+                task = bar.add_task(name, total=None)
+                try:
+                    report = crosscheck_detector(
+                        settings,
+                        name,
+                        t0,
+                        t1,
+                        seeds=seeds_for(seeds),
+                        persist=persist,
+                        mode=mode,  # type: ignore[arg-type]
+                        model_check=model_check,
+                        progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                    )
+                except (JavaUnavailableError, LookupError) as exc:
+                    console.print(f"[red]error:[/] {exc}")
+                    raise typer.Exit(1) from None
+            reports.append(report.to_dict())
+            _print_report(report, show)
+        path = out or Path(settings.state_dir) / "reports" / f"crosscheck-{t0:%Y%m%dT%H%M}-{t1:%Y%m%dT%H%M}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = reports[0] if len(reports) == 1 else reports
+        path.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+        console.print(f"report: {path}")
+        if as_json:
+            print(json.dumps(payload, indent=1))
+        if any(r["verdict"] == "inconsistent" for r in reports):
+            raise typer.Exit(2)
+
+
+def _print_report(report, show: int) -> None:
+    colour = {"consistent": "green", "inconsistent": "red"}.get(report.verdict, "yellow")
+    console.print(f"[bold]{report.detector}[/] [{colour}]{report.verdict}[/]: {report.summary}")
+    pr = ", ".join(
+        f"{k} {v:.2f}" for k, v in (("precision", report.precision), ("recall", report.recall)) if v is not None
+    )
+    if pr:
+        console.print(f"  anomalous intervals: {pr}")
+    bad = report.disagreements
+    if not bad:
+        return
+    table = Table("interval (UTC)", "entity", "AD score", "band", "AD grade", "grade band", "cause", show_lines=False)
+    for i in bad[:show]:
+        table.add_row(
+            _when(i.data_start_time),
+            ",".join(i.entity.values()) if i.entity else "",
+            "-" if i.ad_score is None else f"{i.ad_score:.3f}",
+            "-" if i.band_low is None else f"{i.band_low:.3f}-{i.band_high:.3f}",
+            "-" if i.ad_grade is None else f"{i.ad_grade:.2f}",
+            "-" if i.grade_band_low is None else f"{i.grade_band_low:.2f}-{i.grade_band_high:.2f}",
+            i.cause or "",
+        )
+    Console(stderr=True).print(table)
+    if len(bad) > show:
+        console.print(f"  ... and {len(bad) - show} more (see the JSON report)")
