@@ -435,3 +435,29 @@ def import_saved_objects(settings: Settings, dashboards_url: str, *, timeout_s: 
     if not result.get("success", False):
         raise SavedObjectsError(f"import into {url} reported errors: {json.dumps(result.get('errors'))[:1000]}")
     return result
+
+
+def dashboards_url_for(settings: Settings) -> str | None:
+    """Where OpenSearch Dashboards is: ``WAFAD_OPENSEARCH_DASHBOARDS_URL`` if set, else ``<domain>/_dashboards`` on
+    Amazon OpenSearch Service; None locally (osmem has no Dashboards)."""
+    import os
+
+    explicit = os.environ.get("WAFAD_OPENSEARCH_DASHBOARDS_URL")
+    if explicit:
+        return explicit
+    if settings.is_local or not settings.opensearch_url:
+        return None
+    return settings.opensearch_url.rstrip("/") + "/_dashboards"
+
+
+def ensure_saved_objects(settings: Settings, dashboards_url: str | None = None) -> dict[str, Any]:
+    """For ``ensure-infrastructure``: write the ndjson under ``state_dir`` and import it where Dashboards runs.
+
+    Returns ``{"file": path, "imported": n}`` or ``{"file": path, "skipped": reason}`` (local target).
+    """
+    path = write_saved_objects(settings, Path(settings.state_dir) / "opensearch-dashboards" / "wafad.ndjson")
+    url = dashboards_url or dashboards_url_for(settings)
+    if url is None:
+        return {"file": str(path), "skipped": "no OpenSearch Dashboards on the local target (import the file by hand)"}
+    result = import_saved_objects(settings, url)
+    return {"file": str(path), "imported": int(result.get("successCount", 0)), "url": url}

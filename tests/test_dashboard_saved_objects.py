@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
@@ -19,6 +20,7 @@ from dashboard.sample_data import index_window
 from dashboard.saved_objects import (
     DEFAULT_NDJSON,
     SavedObjectsError,
+    ensure_saved_objects,
     import_saved_objects,
     render_saved_objects,
     to_ndjson,
@@ -221,3 +223,17 @@ def test_import_errors_are_reported(settings, dashboards) -> None:
 def test_write_saved_objects(settings, tmp_path) -> None:
     path = write_saved_objects(settings, tmp_path / "x" / "objects.ndjson")
     assert len(validate_saved_objects(path.read_text().splitlines())) == len(render_saved_objects(settings))
+
+
+def test_ensure_saved_objects_locally_writes_and_skips(settings) -> None:
+    report = ensure_saved_objects(settings)
+    assert "skipped" in report
+    assert len(validate_saved_objects(Path(report["file"]).read_text().splitlines())) == len(
+        render_saved_objects(settings)
+    )
+
+
+def test_ensure_saved_objects_imports_where_dashboards_runs(settings, dashboards) -> None:
+    url, handler = dashboards
+    report = ensure_saved_objects(settings, url)
+    assert report["imported"] == len(render_saved_objects(settings)) and len(handler.received) == 1
