@@ -1,0 +1,104 @@
+"""``wafad dashboard`` and ``wafad dashboard-objects`` through the real CLI, on the test stack."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from dashboard.cli import parse_when
+from dashboard.sample_data import index_window, labels_for_window
+from dashboard.saved_objects import validate_saved_objects
+from wafad.settings import get_settings
+
+START = datetime(2026, 8, 3, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def cli_env(settings, monkeypatch):
+    for key, value in {
+        "WAFAD_TARGET": "local",
+        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
+        "WAFAD_MOTO_PORT": str(settings.moto_port),
+        "WAFAD_INDEX_PREFIX": settings.index_prefix,
+        "WAFAD_RESULTS_INDEX": settings.results_index,
+        "WAFAD_STATE_DIR": str(settings.state_dir),
+    }.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_dashboard_command_writes_the_page(settings, os_client, cli_env, tmp_path: Path) -> None:
+    from wafad.cli import app
+
+    anomalies = [("httpStatus", 5, 9)]
+    index_window(os_client, settings, START, 12, anomalies=anomalies, per_minute=5)
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps(labels_for_window(START, anomalies)))
+    alerts = tmp_path / "alerts.jsonl"
+    alerts.write_text(
+        json.dumps(
+            {"detector": "waf-http-status-5xx", "kind": "opened", "window_start": "2026-08-03T06:06:00Z", "text": "x"}
+        )
+        + "\n"
+    )
+    out = tmp_path / "page" / "dash.html"
+    result = CliRunner().invoke(
+        app,
+        [
+            "dashboard",
+            "--start", "2026-08-03T06:00:00Z",
+            "--end", "2026-08-03T06:12:00",
+            "--out", str(out),
+            "--labels", str(labels),
+            "--alerts", str(alerts),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert 'id="detector-waf-http-status-5xx"' in html and "ground truth found 1/1" in html
+    assert '<section id="alerts">' in html
+
+
+def test_dashboard_command_rejects_bad_input(cli_env, tmp_path: Path) -> None:
+    from wafad.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["dashboard", "--start", "now-1h", "--end", "now-2h", "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0 and "must be after" in result.output
+    result = runner.invoke(app, ["dashboard", "--start", "yesterday", "--out", str(tmp_path / "x")])
+    assert result.exit_code != 0 and "ISO-8601" in result.output
+    result = runner.invoke(
+        app,
+        ["dashboard", "--start", "now-1h", "--labels", str(tmp_path / "missing.json"), "--out", str(tmp_path / "x")],
+    )
+    assert result.exit_code != 0 and "does not exist" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_dashboard_objects_command(cli_env, settings, tmp_path: Path) -> None:
+    from wafad.cli import app
+
+    out = tmp_path / "objects.ndjson"
+    result = CliRunner().invoke(app, ["dashboard-objects", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    objects = validate_saved_objects(out.read_text().splitlines())
+    titles = {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    assert f"{settings.index_prefix}-*" in titles
+
+
+def test_parse_when() -> None:
+    now = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
+    assert parse_when("now", now=now) == now
+    assert parse_when("now-90m", now=now) == now - timedelta(minutes=90)
+    assert parse_when("now-2d", now=now) == now - timedelta(days=2)
+    assert parse_when("2026-08-03T06:00:00") == START  # naive means UTC
+    assert parse_when("2026-08-03T08:00:00+02:00") == START
+    with pytest.raises(typer.BadParameter):
+        parse_when("now+1h")
