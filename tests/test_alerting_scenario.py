@@ -18,6 +18,7 @@ from alerting.alerts import process_alerts
 from alerting.inbox import read_inbox
 from detectors.results import search_result_docs
 from detectors.service import ensure_detectors, run_detectors
+from ingest.index_template import ensure_index_template
 from wafad.catalogue import indicators
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,24 +29,6 @@ WINDOW_B = (180, 185)  # DE flood
 ATTACK_URI = "/<script>alert(1)</script><img src=x onerror=alert(2)>\n\x1b[31mFAKE\x1b[0m"
 COUNTRIES = ("GB", "US", "IN", "DE", "FR")
 DETECTORS = ["waf-http-status-5xx", "waf-volume", "waf-country-hc"]
-RAW_MAPPING = {
-    "properties": {
-        "@timestamp": {"type": "date"},
-        "event_id": {"type": "keyword"},
-        "action": {"type": "keyword"},
-        "httpStatus": {"type": "short"},
-        **{ind: {"type": "integer"} for ind in ("action_bad", "source_bad", "status_bad", "country_bad", "method_bad")},
-        "httpRequest": {
-            "properties": {
-                "country": {"type": "keyword"},
-                "clientIp": {"type": "ip"},
-                "uri": {"type": "keyword"},
-                "args": {"type": "keyword"},
-                "httpMethod": {"type": "keyword"},
-            }
-        },
-    }
-}
 
 
 def _docs(seed: int = 11) -> Iterator[dict[str, Any]]:
@@ -87,7 +70,7 @@ def test_injected_windows_give_one_opened_and_one_resolved_message_each(settings
     # AD's own monitors use 0.7
     settings = settings.model_copy(update={"alert_min_confidence": 0.5})
     index = f"{settings.index_prefix}-2026.01.01"
-    os_client.indices.create(index=index, body={"mappings": RAW_MAPPING})
+    ensure_index_template(os_client, settings)  # the ingest part's real mappings
     helpers.bulk(os_client, ({"_index": index, "_id": d["event_id"], **d} for d in _docs()), refresh=True)
     ensure_detectors(settings, os_client=os_client)
 
