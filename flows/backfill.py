@@ -15,9 +15,10 @@ from typing import Any
 from prefect import flow, get_run_logger
 
 from flows.common import exported, floor_hour, hour_windows, md_table, scheduled_time
+from tasks.common import BACKFILL_LIMIT, ensure_concurrency_limits, limited
 from tasks.detect import run_detectors_task
 from tasks.ingest import deliver_task, relay_task
-from tasks.redrive import list_objects_task, redrive_task, window_status_task
+from tasks.redrive import clear_historical_results_task, list_objects_task, redrive_task, window_status_task
 from wafad.settings import get_settings
 
 DEPLOYMENT = "backfill/backfill-hourly"
@@ -49,7 +50,8 @@ def backfill_flow(
     logger.info("backfill window %s .. %s", w0.isoformat(), w1.isoformat())
     progress = create_progress_artifact(0.0, description=f"backfill {w0:%Y-%m-%d %H}:00 UTC")
     summary: dict[str, Any] = {"start": w0.isoformat(), "end": w1.isoformat()}
-    with exported(settings):
+    ensure_concurrency_limits({BACKFILL_LIMIT: 1})
+    with exported(settings), limited(BACKFILL_LIMIT):
         keys = list_objects_task(settings, w0, w1)
         status = window_status_task(settings, keys)
         incomplete = [s["key"] for s in status if not s["complete"]]
@@ -74,6 +76,7 @@ def backfill_flow(
             summary["still_incomplete"] = incomplete if not redrive else []
         update_progress_artifact(progress, 60.0)
         if detectors:
+            summary["cleared_results"] = clear_historical_results_task(settings, w0, w1)
             summary["detectors"] = run_detectors_task(settings, w0, w1, mode="historical")
         update_progress_artifact(progress, 100.0)
     create_markdown_artifact(

@@ -120,6 +120,9 @@ def register(app: typer.Typer) -> None:
             None, "--anomaly", help="FIELD@OFFSET+DURATION[xK], repeatable (default: one window per seed field)"
         ),
         crosscheck: bool = typer.Option(False, help="also cross-check the detectors with offline_rcf"),
+        detector: list[str] | None = typer.Option(
+            None, "--detector", help="run these catalogue detectors (repeatable; default: seed detectors + volume)"
+        ),
         json_out: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     ) -> None:
         """The whole pipeline end to end on the local stack (exit 1 if records are lost or a check fails)."""
@@ -137,7 +140,13 @@ def register(app: typer.Typer) -> None:
         from flows.demo import demo_flow
 
         summary = demo_flow(
-            hours=hours, rate=rate, seed=seed, end=_parse_dt(end), anomalies=anomaly or None, crosscheck=crosscheck
+            hours=hours,
+            rate=rate,
+            seed=seed,
+            end=_parse_dt(end),
+            anomalies=anomaly or None,
+            crosscheck=crosscheck,
+            detectors=detector or None,
         )
         if json_out:
             print(json.dumps(summary, indent=2, default=str))

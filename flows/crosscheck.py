@@ -13,28 +13,46 @@ from tasks.common import retrying
 from wafad.settings import Settings, get_settings
 
 
-def crosscheck_report(settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
-    """The offline_rcf cross-check report for ``[start, end)`` as a dict."""
-    from offline_rcf.crosscheck import crosscheck
+def crosscheck_report(
+    settings: Settings, start: datetime, end: datetime, detectors: list[str] | None = None
+) -> dict[str, Any]:
+    """``{"reports": [...]}``: offline_rcf's cross-check of each detector's results in ``[start, end)``."""
+    from offline_rcf.crosscheck import crosscheck_detector
+    from wafad.catalogue import DETECTORS
 
-    return crosscheck(settings, start, end).to_dict()
+    names = detectors or [d.name for d in DETECTORS]
+    return {"reports": [crosscheck_detector(settings, name, start, end).to_dict() for name in names]}
 
 
 @task(name="crosscheck-report", cache_policy=NO_CACHE, **retrying())
-def crosscheck_report_task(settings: Settings, start: datetime, end: datetime) -> dict[str, Any]:
-    return crosscheck_report(settings, start, end)
+def crosscheck_report_task(
+    settings: Settings, start: datetime, end: datetime, detectors: list[str] | None = None
+) -> dict[str, Any]:
+    return crosscheck_report(settings, start, end, detectors)
+
+
+AGREEMENT_COLUMNS = (
+    "detector",
+    "verdict",
+    "agreement_rate",
+    "spearman",
+    "precision",
+    "recall",
+    "n_compared",
+    "n_disagree",
+    "summary",
+)
 
 
 def agreement_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """One table row per detector from the report (whatever scalar fields it carries)."""
-    rows = report.get("detectors") or report.get("rows") or []
-    if isinstance(rows, dict):
-        rows = [{"detector": k, **(v if isinstance(v, dict) else {"value": v})} for k, v in rows.items()]
-    return [{k: v for k, v in r.items() if isinstance(v, str | int | float | bool) or v is None} for r in rows]
+    """One table row per detector: verdict, agreement rate, rank correlation, precision/recall."""
+    return [{k: r.get(k) for k in AGREEMENT_COLUMNS} for r in report.get("reports", [])]
 
 
 @flow(name="crosscheck", log_prints=True)
-def crosscheck_flow(start: datetime | None = None, end: datetime | None = None) -> dict[str, Any]:
+def crosscheck_flow(
+    start: datetime | None = None, end: datetime | None = None, detectors: list[str] | None = None
+) -> dict[str, Any]:
     """The day before the scheduled slot (or explicit ``start``/``end``)."""
     from prefect.artifacts import create_table_artifact
 
@@ -43,7 +61,7 @@ def crosscheck_flow(start: datetime | None = None, end: datetime | None = None) 
         end = floor_hour(scheduled_time()).replace(hour=0)
         start = end - timedelta(days=1)
     with exported(settings):
-        report = crosscheck_report_task(settings, start, end)
+        report = crosscheck_report_task(settings, start, end, detectors)
     create_table_artifact(
         key="crosscheck-agreement",
         table=agreement_rows(report) or [{"note": "no detector results in the window"}],

@@ -13,12 +13,13 @@ from flows.common import exported, md_table
 from tasks.infrastructure import (
     ensure_alerting_task,
     ensure_concurrency_limits_task,
+    ensure_dashboards_task,
     ensure_detectors_task,
     ensure_ingest_task,
 )
 from wafad.settings import Settings, get_settings
 
-CHANGE_WORDS = ("created", "updated", "changed", "replaced", "put", "deleted", "recreated")
+CHANGE_WORDS = ("created", "updated", "changed", "replaced", "configured", "put", "deleted", "recreated")
 
 
 def _changes(result: dict[str, Any]) -> dict[str, Any]:
@@ -34,26 +35,31 @@ def _changes(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def ensure_infrastructure(settings: Settings, *, detectors: bool = True) -> dict[str, dict[str, Any]]:
+def ensure_infrastructure(
+    settings: Settings, *, detectors: bool = True, dashboards: bool = True
+) -> dict[str, dict[str, Any]]:
     """Run every ensure step; return ``{component: what it reported}``."""
     out: dict[str, dict[str, Any]] = {}
     with exported(settings):
         out["ingest"] = ensure_ingest_task(settings)
-        alerting = ensure_alerting_task(settings)
-        out["alerting"] = alerting
+        out["alerting"] = ensure_alerting_task(settings)
         if detectors:
             out["detectors"] = ensure_detectors_task(settings)
+        if dashboards:
+            out["dashboards"] = ensure_dashboards_task(settings)
     return out
 
 
 @flow(name="ensure-infrastructure", log_prints=True)
-def ensure_infrastructure_flow(detectors: bool = True, concurrency_limits: bool = True) -> dict[str, Any]:
+def ensure_infrastructure_flow(
+    detectors: bool = True, dashboards: bool = True, concurrency_limits: bool = True
+) -> dict[str, Any]:
     """S3 bucket + notification, Kinesis, Firehose, lambdas, IAM, SNS + subscriptions, index template/ISM, detectors."""
     from prefect.artifacts import create_markdown_artifact
 
     settings = get_settings()
     logger = get_run_logger()
-    reported = ensure_infrastructure(settings, detectors=detectors)
+    reported = ensure_infrastructure(settings, detectors=detectors, dashboards=dashboards)
     if concurrency_limits:
         reported["prefect"] = ensure_concurrency_limits_task()
     rows = []

@@ -46,10 +46,19 @@ def s3_line_count(settings: Settings, keys: Iterable[str]) -> dict[str, int]:
 
     s3 = aws_client("s3", settings)
     out: dict[str, int] = {}
-    for key in keys:
-        body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
-        out[key] = count_object_lines(body)
+    for ref in keys:
+        bucket, key = split_s3_ref(ref, settings.bucket)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        out[ref] = count_object_lines(body)
     return out
+
+
+def split_s3_ref(ref: str, default_bucket: str) -> tuple[str, str]:
+    """``s3://bucket/key`` or a bare key (in ``default_bucket``) → (bucket, key)."""
+    if ref.startswith("s3://"):
+        bucket, _, key = ref[5:].partition("/")
+        return bucket, key
+    return default_bucket, ref
 
 
 def list_log_objects(settings: Settings, start: datetime, end: datetime) -> list[str]:

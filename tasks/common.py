@@ -15,7 +15,8 @@ from wafad.settings import Settings, get_settings
 #: Global concurrency limits (created by ``ensure-infrastructure`` and ``wafad serve``).
 OPENSEARCH_BULK_LIMIT = "opensearch-bulk"
 SNS_PUBLISH_LIMIT = "sns-publish"
-CONCURRENCY_LIMITS: dict[str, int] = {OPENSEARCH_BULK_LIMIT: 1, SNS_PUBLISH_LIMIT: 1}
+BACKFILL_LIMIT = "backfill-window"  # one backfill works on a window at a time
+CONCURRENCY_LIMITS: dict[str, int] = {OPENSEARCH_BULK_LIMIT: 1, SNS_PUBLISH_LIMIT: 1, BACKFILL_LIMIT: 1}
 
 TRANSIENT_AWS_CODES = frozenset(
     {
@@ -114,7 +115,7 @@ def ensure_concurrency_limits(limits: dict[str, int] | None = None) -> dict[str,
     """Create the global concurrency limits the tasks use; return what changed (idempotent)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-    from prefect.exceptions import ObjectNotFound
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     changed: dict[str, str] = {}
     with get_client(sync_client=True) as client:
@@ -122,6 +123,9 @@ def ensure_concurrency_limits(limits: dict[str, int] | None = None) -> dict[str,
             try:
                 client.read_global_concurrency_limit_by_name(name)
             except ObjectNotFound:
-                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+                try:
+                    client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=limit))
+                except ObjectAlreadyExists:  # created by a concurrent run meanwhile
+                    continue
                 changed[name] = f"created (limit {limit})"
     return changed

@@ -30,10 +30,18 @@ def ensure_alerting_task(settings: Settings) -> dict[str, Any]:
 
 @task(name="ensure-detectors", cache_policy=NO_CACHE, **retrying())
 def ensure_detectors_task(settings: Settings) -> dict[str, Any]:
-    """The catalogue's detectors (AD plugin) or the local engine's results index."""
-    from detectors.service import ensure_detectors
+    """The catalogue's detectors (AD plugin: created/updated) or the local engine's results index."""
+    from detectors.infra import ensure_detectors
 
     return dict(ensure_detectors(settings))
+
+
+@task(name="ensure-dashboards", cache_policy=NO_CACHE, **retrying())
+def ensure_dashboards_task(settings: Settings) -> dict[str, Any]:
+    """OpenSearch Dashboards saved objects (imported where Dashboards runs; written to a file locally)."""
+    from dashboard.saved_objects import ensure_saved_objects
+
+    return dict(ensure_saved_objects(settings))
 
 
 @task(name="ensure-concurrency-limits", cache_policy=NO_CACHE)

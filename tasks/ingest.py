@@ -36,13 +36,20 @@ def relay_task(settings: Settings) -> dict[str, Any]:
 
 
 @task(name="deliver-to-opensearch", cache_policy=NO_CACHE, **retrying())
-def deliver_task(settings: Settings) -> dict[str, Any]:
-    """The local Firehose: Kinesis → ``lambdas.firehose_transform.handler`` → bulk into OpenSearch."""
+def deliver_task(settings: Settings, expected: int | None = None) -> dict[str, Any]:
+    """The local Firehose: Kinesis → ``lambdas.firehose_transform.handler`` → bulk into OpenSearch.
+
+    ``expected``: records known to be waiting (e.g. what the relay put), for the progress artifact.
+    """
     from ingest.delivery import deliver
 
     reporter = ProgressReporter("deliver", "Kinesis records delivered to OpenSearch")
+
+    def progress(read: int, _indexed: int) -> None:
+        reporter(read, max(expected or 0, read))
+
     with limited(OPENSEARCH_BULK_LIMIT):
-        report = report_dict(deliver(settings, progress=reporter))
+        report = report_dict(deliver(settings, progress=progress))
     reporter.finish()
     get_run_logger().info("delivery: %s", report)
     return report

@@ -127,3 +127,41 @@ def list_objects_task(settings: Settings, start: datetime, end: datetime) -> lis
     from tasks.checks import list_log_objects
 
     return list_log_objects(settings, start, end)
+
+
+def clear_historical_results(settings: Settings, start: datetime, end: datetime) -> int:
+    """Delete earlier historical-analysis results (``task_id`` set) for intervals in ``[start, end)``.
+
+    Historical runs tag results with a fresh task id, so re-running a window would add a second set; the backfill
+    clears the window's old set first (under its lock), keeping exactly one.
+    """
+    from opensearchpy import helpers
+
+    from wafad.clients import opensearch_client
+
+    client = opensearch_client(settings)
+    index = settings.results_index
+    if not client.indices.exists(index=index):
+        return 0
+    client.indices.refresh(index=index)
+    query = {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"exists": {"field": "task_id"}},
+                    {"range": {"data_start_time": {"gte": int(start.timestamp() * 1000), "format": "epoch_millis"}}},
+                    {"range": {"data_start_time": {"lt": int(end.timestamp() * 1000), "format": "epoch_millis"}}},
+                ]
+            }
+        },
+        "_source": False,
+    }
+    ids = [hit["_id"] for hit in helpers.scan(client, index=index, query=query)]
+    if ids:
+        helpers.bulk(client, ({"_op_type": "delete", "_index": index, "_id": i} for i in ids), refresh=True)
+    return len(ids)
+
+
+@task(name="clear-historical-results", cache_policy=NO_CACHE, **retrying())
+def clear_historical_results_task(settings: Settings, start: datetime, end: datetime) -> int:
+    return clear_historical_results(settings, start, end)

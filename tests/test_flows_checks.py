@@ -33,6 +33,13 @@ def test_count_object_lines_gzip_and_blank_lines() -> None:
     assert count_object_lines(b'{"a":1}\n') == 1
 
 
+def test_split_s3_ref() -> None:
+    from tasks.checks import split_s3_ref
+
+    assert split_s3_ref("s3://b/AWSLogs/x.gz", "other") == ("b", "AWSLogs/x.gz")
+    assert split_s3_ref("AWSLogs/x.gz", "other") == ("other", "AWSLogs/x.gz")
+
+
 def test_reconcile_balanced_has_no_problems() -> None:
     rec = reconcile(100, 100, {"records": 100}, {"read": 100, "indexed": 98, "dropped": 2, "processing_failed": 0}, 98)
     assert rec.set_aside == 2  # set aside is accounted for, not lost
