@@ -139,7 +139,7 @@ def make_engine(config: ForestConfig, engine: EngineName = "jvm") -> Engine:
 
 
 def restore_engine(config: ForestConfig, state: bytes, engine: EngineName = "jvm") -> Engine:
-    """An engine restored from ``Engine.state()`` bytes; engines provide ``from_state(config, data)``."""
+    """An engine restored from ``Engine.state()`` bytes (JVM: the forest's JSON state; native: its own npz)."""
     if engine == "jvm":
         from offline_rcf.jvm import JVMEngine
 
@@ -147,5 +147,5 @@ def restore_engine(config: ForestConfig, state: bytes, engine: EngineName = "jvm
     if engine == "native":
         from offline_rcf.native import NativeEngine
 
-        return NativeEngine.from_state(config, state)  # type: ignore[attr-defined]
+        return NativeEngine.from_state(state)  # its state carries its config
     raise ValueError(f"unknown engine {engine!r}; use 'jvm' or 'native'")

@@ -238,3 +238,86 @@ def test_cli_writes_the_report(settings, os_client, stream, monkeypatch, tmp_pat
     assert report["detector"] == SPEC.name and report["verdict"] == "inconsistent"
     assert any(i["cause"] and i["cause"].startswith("late data") for i in report["intervals"])
     assert bad.exit_code != 0 and "unknown detector" in bad.output
+
+
+def test_hc_detector_is_checked_per_entity(settings, os_client):
+    spec = get_detector("waf-country-hc")
+    n = 120
+    ds, de = interval_grid(T0, T0 + n * MINUTE, MINUTE, aligned="job", window_delay=DELAY)
+    rng = np.random.default_rng(5)
+    recs = []
+    for k in range(len(ds)):
+        for country, rate in (("GB", 8), ("FR", 3)):
+            recs += [
+                {"timestamp": int(t), "httpRequest": {"country": country}}
+                for t in rng.integers(ds[k], de[k], rng.poisson(rate))
+            ]
+    index = f"{settings.index_prefix}-2024.03.01"
+    mapping = {
+        "@timestamp": {"type": "date"},
+        "event_id": {"type": "keyword"},
+        "httpRequest": {"properties": {"country": {"type": "keyword"}}},
+    }
+    os_client.indices.create(index=index, body={"mappings": {"properties": mapping}})
+    helpers.bulk(
+        os_client,
+        (
+            {
+                "_index": index,
+                "_source": {
+                    "@timestamp": datetime.fromtimestamp(r["timestamp"] / 1000, tz=UTC).isoformat(
+                        timespec="milliseconds"
+                    ),
+                    "event_id": f"e{i}",
+                    **r,
+                },
+            }
+            for i, r in enumerate(recs)
+        ),
+    )
+    os_client.indices.refresh(index=index)
+    docs = []
+    for country in ("GB", "FR"):
+        mine = [r for r in recs if r["httpRequest"]["country"] == country]
+        feats = features_from_records(mine, spec, 0, 0, MINUTE, windows=(ds, de))
+        det = TRCFDetector(ad_profile(1, seed=9))
+        for k in range(len(ds)):
+            r = det.process_one(feats.values[k], int(de[k]) // 1000)
+            docs.append(
+                result_document(
+                    detector_id="det-hc",
+                    feature_names=feats.feature_names,
+                    result=ResultInput(
+                        int(ds[k]),
+                        int(de[k]),
+                        feats.values[k],
+                        score=r.score,
+                        grade=r.grade,
+                        confidence=r.confidence,
+                        threshold=r.threshold,
+                    ),
+                    interval_ms=60_000,
+                    execution_start_ms=int(de[k]) + 120_000,
+                    execution_end_ms=int(de[k]) + 120_050,
+                    entity={spec.category_field: country},
+                )
+            )
+    ensure_results_index(os_client, settings.results_index)
+    write_results(os_client, settings.results_index, docs)
+    os_client.indices.refresh(index=settings.results_index)
+    report = crosscheck(
+        os_client,
+        spec,
+        detector_id="det-hc",
+        start=T0,
+        end=T0 + n * MINUTE,
+        results_index=settings.results_index,
+        index_pattern=f"{settings.index_prefix}-*",
+        options=CrossCheckOptions(seeds=SEEDS, state_dir=settings.state_dir),
+    )
+    entities = {i.entity[spec.category_field] for i in report.intervals}
+    assert entities == {"GB", "FR"}
+    assert len(report.intervals) == 2 * (n - 2)
+    assert report.verdict == "consistent", report.summary
+    assert report.to_dict()["n_late_data"] == 0
+    assert ensemble_dir(settings.state_dir, spec.name, "FR", "index").joinpath("meta.json").exists()

@@ -235,3 +235,17 @@ def test_bad_config_and_inputs_are_rejected():
     det = TRCFDetector(replace(ad_profile(2), seed=1))
     with pytest.raises(ValueError, match="not a number"):
         det.process_one({"a": "x", "b": 1})
+
+
+def test_native_engine_round_trips_through_the_detector(stream, tmp_path):
+    from offline_rcf import TRCFDetector
+
+    x, ts = stream
+    det = TRCFDetector(ad_profile(5, seed=3), engine="native")
+    for i in range(150):
+        det.process_one(x[i], int(ts[i]))
+    det.save(tmp_path / "native.json.gz")
+    twin = TRCFDetector.load(tmp_path / "native.json.gz")
+    assert twin.engine == "native"
+    for i in range(150, 200):
+        assert det.process_one(x[i], int(ts[i])) == twin.process_one(x[i], int(ts[i]))
