@@ -142,10 +142,12 @@ class PredictorCorrector:
 
     def apply_past_corrector(self, point: np.ndarray, gap: int, shingle: int, base: int, scale: np.ndarray,
                              last_sig: Descriptor) -> np.ndarray:  # fmt: skip
+        corr = self.correction_of_last(gap, last_sig, scale, self.normalized)
+        if (last_sig.expected_point is None or gap >= shingle) and not corr.any():
+            return point
         corrected = point.copy()
         if last_sig.expected_point is not None and gap < shingle:
             corrected[: len(point) - gap * base] = last_sig.expected_point[gap * base :]
-        corr = self.correction_of_last(gap, last_sig, scale, self.normalized)
         number = min(gap, shingle)
         for j in range(number):
             start = len(point) - (number - j) * base

@@ -77,15 +77,15 @@ class DeviationVector:
 
     @property
     def mean(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.weight > 0, self.sum / np.where(self.weight > 0, self.weight, 1.0), 0.0)
+        if self.weight.all():
+            return self.sum / self.weight
+        return np.divide(self.sum, self.weight, out=np.zeros_like(self.sum), where=self.weight > 0)
 
     @property
     def deviation(self) -> np.ndarray:
-        w = np.where(self.weight > 0, self.weight, 1.0)
-        m = self.sum / w
-        v = self.sum_squared / w - m * m
-        return np.where((self.weight > 0) & (v > 0), np.sqrt(np.maximum(v, 0.0)), 0.0)
+        m = self.mean
+        v = np.divide(self.sum_squared, self.weight, out=np.zeros_like(self.sum), where=self.weight > 0) - m * m
+        return np.sqrt(np.maximum(v, 0.0))
 
     def copy(self) -> DeviationVector:
         c = DeviationVector(0, self.discount)
