@@ -27,6 +27,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,18 +167,27 @@ class LocalADEngine:
                 fetch_from = min(start_ms, earliest - earliest % self.interval_ms)
         series = self._features(spec, fetch_from, end_ms)
         report.entities = len(series)
-        for done, (_entity, fs) in enumerate(sorted(series.items()), 1):
-            docs = (
-                self._historical_series(spec, det_id, fs, report.task_id or "")
-                if mode == "historical"
-                else self._realtime_series(spec, det_id, fs, start_ms)
-            )
-            if docs:
-                report.results_written += write_results(self.os, self.settings.results_index, docs)
-                report.anomalies += sum(1 for d in docs if (d.get("anomaly_grade") or 0) > 0)
-                report.errors += sum(1 for d in docs if d.get("error"))
-            if progress:
-                progress(spec.name, done, len(series))
+        to_save: list[tuple[Any, Path]] = []
+        # osmem indexes while the JVM scores the next series: one background writer overlaps the two
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ad-results") as writer:
+            pending = []
+            for done, (_entity, fs) in enumerate(sorted(series.items()), 1):
+                docs = (
+                    self._historical_series(spec, det_id, fs, report.task_id or "")
+                    if mode == "historical"
+                    else self._realtime_series(spec, det_id, fs, start_ms, to_save)
+                )
+                if docs:
+                    pending.append(writer.submit(write_results, self.os, self.settings.results_index, docs))
+                    report.anomalies += sum(1 for d in docs if (d.get("anomaly_grade") or 0) > 0)
+                    report.errors += sum(1 for d in docs if d.get("error"))
+                if progress:
+                    progress(spec.name, done, len(series))
+            for future in pending:
+                report.results_written += future.result()  # raises ResultWriteError: models stay unsaved
+        # models are saved only once their results are written, so a failed write is redone by the next run
+        for det, path in to_save:
+            det.save(path)
         if not series:
             report.notes.append("no documents in range")
         report.elapsed_s = round(time.perf_counter() - t0, 3)
@@ -288,7 +298,9 @@ class LocalADEngine:
     def _zero_fill(self, spec: DetectorSpec) -> bool:
         return all(f.agg in ZERO_WHEN_EMPTY for f in spec.features)
 
-    def _realtime_series(self, spec: DetectorSpec, det_id: str, fs: Any, start_ms: int) -> list[dict[str, Any]]:
+    def _realtime_series(
+        self, spec: DetectorSpec, det_id: str, fs: Any, start_ms: int, to_save: list[tuple[Any, Path]]
+    ) -> list[dict[str, Any]]:
         from offline_rcf import TRCFDetector
 
         path = self.model_path(det_id, fs.entity)
@@ -337,8 +349,8 @@ class LocalADEngine:
             if missing.any() and spec.imputation == "ZERO":
                 row = np.where(missing, 0.0, row)
             docs.append(self._score(det, spec, det_id, fs, i, row, imputed=list(missing) if missing.any() else None))
-        if det.n_processed_ > 0:
-            det.save(path)
+        if docs and det.n_processed_ > 0:
+            to_save.append((det, path))
         return docs
 
     def _historical_series(self, spec: DetectorSpec, det_id: str, fs: Any, task_id: str) -> list[dict[str, Any]]:
