@@ -92,3 +92,13 @@ def test_missing_values_and_gaps_like_reference():
     np.testing.assert_allclose(_arr(nat, "confidence"), _arr(ref, "confidence"), rtol=1e-9, atol=1e-12)
     np.testing.assert_array_equal(_arr(nat, "total_updates"), _arr(ref, "total_updates"))
     assert int(np.flatnonzero(_arr(nat, "score"))[0]) == int(np.flatnonzero(_arr(ref, "score"))[0])
+
+
+def test_standard_mode_like_reference():
+    """Shingle 1 (ForestMode.STANDARD): first score at input 32 and the same confidence curve."""
+    stream = poisson_stream(300, seed=2)
+    cfg = replace(ad_profile(5, seed=4, shingle_size=1), bbox_cache_fraction=1.0)
+    ref = run(jvm.JVMEngine(cfg), stream)
+    nat = run(NativeEngine(cfg), stream)
+    assert int(np.flatnonzero(_arr(nat, "score"))[0]) == int(np.flatnonzero(_arr(ref, "score"))[0]) == 32
+    np.testing.assert_allclose(_arr(nat, "confidence"), _arr(ref, "confidence"), rtol=1e-9, atol=1e-12)
