@@ -52,7 +52,7 @@ def detector_catalogue_ids(settings: Any, os_client: Any) -> dict[str, DetectorS
 def dashboard_link(settings: Any) -> str:
     if settings.dashboard_url:
         return str(settings.dashboard_url)
-    return (Path(settings.state_dir) / "dashboard" / "index.html").resolve().as_uri()
+    return (Path(settings.state_dir) / "dashboard.html").resolve().as_uri()  # where the demo writes it
 
 
 def _feature_lines(peak: Mapping[str, Any]) -> list[FeatureLine]:
@@ -123,7 +123,9 @@ def process_alerts(
 ) -> list[AlertMessage]:
     """Read new results since the checkpoint, open/resolve incidents, publish to SNS; returns what was sent.
 
-    ``now`` is the wall-clock time of the pass (default: now); it bounds the results read.
+    Results are selected by the checkpoint (their ``execution_end_time``), never by ``now``: a scheduled or
+    back-filled pass whose slot lies in the past still sees every result written since the last pass. ``now``
+    (default: the wall clock) is accepted for the flows' symmetry and only recorded in the checkpoint.
     """
     from alerting.infra import ensure_alerting
     from detectors.results import search_result_docs
@@ -141,7 +143,6 @@ def process_alerts(
         os_client,
         settings.results_index,
         start_ms=start,
-        end_ms=int(now.timestamp() * 1000) + 60_000,
         time_field="execution_end_time",
         realtime=True,
     )
@@ -164,6 +165,7 @@ def process_alerts(
     if docs:
         newest = max(int(d.get("execution_end_time") or 0) for d in docs)
         checkpoint.read_until_ms = max(newest, checkpoint.read_until_ms or 0)
+    checkpoint.last_pass = now.isoformat()
     save_checkpoint(path, checkpoint)
     return sent
 

@@ -18,15 +18,25 @@ class Checkpoint:
     #: execution_end_time (epoch ms) of the newest result read; the next run reads from here (minus a margin)
     read_until_ms: int | None = None
     state: IncidentState = field(default_factory=IncidentState)
+    last_pass: str | None = None  # ISO time of the last pass (informational)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "read_until_ms": self.read_until_ms, "state": self.state.to_dict()}
+        return {
+            "format": FORMAT,
+            "read_until_ms": self.read_until_ms,
+            "last_pass": self.last_pass,
+            "state": self.state.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Checkpoint:
         if data.get("format") != FORMAT:
             raise ValueError(f"not an alerting checkpoint (format {data.get('format')!r}, expected {FORMAT!r})")
-        return cls(read_until_ms=data.get("read_until_ms"), state=IncidentState.from_dict(data.get("state") or {}))
+        return cls(
+            read_until_ms=data.get("read_until_ms"),
+            state=IncidentState.from_dict(data.get("state") or {}),
+            last_pass=data.get("last_pass"),
+        )
 
 
 def checkpoint_path(settings: Any) -> Path:
