@@ -669,6 +669,7 @@ def section_traffic(d: DashboardData) -> str:
         "<table><thead><tr><th>time</th><th>action</th><th>status</th><th>client IP</th><th>country</th>"
         "<th>method</th><th>uri</th><th>args</th><th>user agent</th><th>other headers</th></tr></thead>"
         '<tbody id="requests-body"></tbody></table>'
+        "<noscript>This table is filled by the page's script; it is disabled in this viewer.</noscript>"
     )
     return f'<section id="traffic"><h2>Traffic</h2><div class="grid2">{grid}</div>{requests}</section>'
 
