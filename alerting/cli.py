@@ -35,6 +35,45 @@ def register(app: typer.Typer) -> None:
         Console().print(table)
         console.print(f"{len(sent)} message(s) published")
 
+    @alerts_app.command("monitors")
+    def monitors(
+        role_arn: str = typer.Option(..., help="IAM role OpenSearch assumes to publish to the SNS topic"),
+        channel_id: str = typer.Option("wafad-sns", help="Notifications channel id"),
+    ) -> None:
+        """Production option: OpenSearch Alerting monitors + SNS channel on the AD results (needs the plugins)."""
+        from opensearchpy.exceptions import TransportError
+
+        from alerting.infra import ensure_alerting
+        from alerting.monitor import ensure_cluster_alerting
+        from detectors.ad_client import ADClient
+        from detectors.errors import ADError
+        from wafad.catalogue import DETECTORS
+        from wafad.clients import opensearch_client
+        from wafad.settings import get_settings
+
+        settings = get_settings()
+        if not settings.uses_ad_plugin:
+            console.print("[red]error:[/] cluster monitors need the AD and Alerting plugins (WAFAD_TARGET=aws)")
+            raise typer.Exit(1)
+        client = opensearch_client(settings)
+        try:
+            topic_arn, _ = ensure_alerting(settings)
+            ad = ADClient(client)
+            ids = {s.name: ref.id for s in DETECTORS if (ref := ad.find_by_name(s.name)) is not None}
+            out = ensure_cluster_alerting(
+                settings,
+                client,
+                topic_arn=topic_arn,
+                role_arn=role_arn,
+                detector_ids=ids,
+                specs=DETECTORS,
+                channel_id=channel_id,
+            )
+        except (ADError, TransportError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+        print(json.dumps(out, indent=1))
+
     @alerts_app.command("inbox")
     def inbox(
         keep: bool = typer.Option(False, "--keep", help="leave the messages in the queue"),
