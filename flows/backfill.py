@@ -40,6 +40,7 @@ def backfill_flow(
     end: datetime | None = None,
     redrive: bool = True,
     detectors: bool = True,
+    detector_names: list[str] | None = None,
 ) -> dict[str, Any]:
     """Complete one window: re-drive unindexed S3 objects, then the detectors' historical analysis."""
     from prefect.artifacts import create_markdown_artifact, create_progress_artifact, update_progress_artifact
@@ -77,7 +78,7 @@ def backfill_flow(
         update_progress_artifact(progress, 60.0)
         if detectors:
             summary["cleared_results"] = clear_historical_results_task(settings, w0, w1)
-            summary["detectors"] = run_detectors_task(settings, w0, w1, mode="historical")
+            summary["detectors"] = run_detectors_task(settings, w0, w1, mode="historical", detectors=detector_names)
         update_progress_artifact(progress, 100.0)
     create_markdown_artifact(
         key="backfill-summary",
