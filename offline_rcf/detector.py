@@ -166,6 +166,20 @@ class TRCFDetector(AnomalyDetector):
             det._engine._last_ts = det.last_t_  # type: ignore[attr-defined]
         return det
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (and deepcopy) through the forest's own state: JVM objects do not pickle."""
+        state = self.__dict__.copy()
+        engine = state.pop("_engine")
+        state["_engine_state"] = None if engine is None else engine.state()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        data = state.pop("_engine_state", None)
+        self.__dict__.update(state)
+        self._engine = None if data is None else restore_engine(self.config, data, self.engine)
+        if self._engine is not None and self.last_t_ is not None and hasattr(self._engine, "_last_ts"):
+            self._engine._last_ts = self.last_t_  # type: ignore[attr-defined]
+
     def save(self, path: str | Path) -> None:
         """Write the detector (config + forest state) as gzip JSON; written atomically."""
         path = Path(path)
