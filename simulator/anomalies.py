@@ -73,10 +73,17 @@ class AnomalyPlan:
                 scans.append((s, e, a.intensity, len(scans)))
         return cls(fields, volume, floods, scans)
 
-    def bad_probability(self, field: str, ts_ms: np.ndarray) -> np.ndarray:
-        """``q`` per record for a seed field at ``ts_ms`` (see the module docstring)."""
-        q = np.full(len(ts_ms), NORMAL_BAD_RATE[field], dtype=np.float64)
-        for s, e, k in self.field_windows[field]:
+    def bad_probability(self, field: str, ts_ms: np.ndarray) -> np.ndarray | float:
+        """``q`` per record for a seed field at sorted ``ts_ms`` (a plain float when no window touches them)."""
+        p0 = NORMAL_BAD_RATE[field]
+        if not len(ts_ms):
+            return p0
+        first, last = int(ts_ms[0]), int(ts_ms[-1])
+        windows = [(s, e, k) for s, e, k in self.field_windows[field] if s <= last and e > first]
+        if not windows:
+            return p0
+        q = np.full(len(ts_ms), p0, dtype=np.float64)
+        for s, e, k in windows:
             q[(ts_ms >= s) & (ts_ms < e)] *= k
         return np.minimum(q, 1.0, out=q)
 

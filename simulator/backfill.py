@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,17 @@ def _account_region() -> tuple[str, str]:
     return s.aws_account_id, s.aws_region
 
 
+@lru_cache(maxsize=4)
+def world_and_renderer(seed: int, account: str, region: str, webacl: str) -> tuple[World, Renderer]:
+    """The (immutable) world and its pre-rendered tables, cached: building them takes a moment."""
+    world = build_world(seed, account, region, webacl)
+    return world, Renderer(world)
+
+
 def model_for(scenario: Scenario, account: str, region: str, webacl: str = WEBACL_NAME) -> TrafficModel:
-    world: World = build_world(scenario.seed, account, region, webacl)
-    return TrafficModel(world, Renderer(world), AnomalyPlan.from_anomalies(scenario.anomalies), scenario.rate,
-                        scenario.seed)  # fmt: skip
+    world, renderer = world_and_renderer(scenario.seed, account, region, webacl)
+    plan = AnomalyPlan.from_anomalies(scenario.anomalies)
+    return TrafficModel(world, renderer, plan, scenario.rate, scenario.seed)
 
 
 def window_seconds(scenario: Scenario) -> tuple[int, int]:

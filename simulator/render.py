@@ -1,6 +1,6 @@
 """Render records to WAF JSON lines fast: pre-rendered JSON fragments joined per record.
 
-Every record is the concatenation of 12 pieces. Most are looked up in tables of pre-rendered bytes (one entry per
+Every record is the concatenation of 8 pieces. Most are looked up in tables of pre-rendered bytes (one entry per
 vocabulary value or value pair), the rest (timestamp, request id, the rate-based ``limitValue`` / CAPTCHA solve
 time) are computed for a whole chunk with numpy. The literal JSON between the pieces is taken from
 ``json.dumps`` of a template record per :class:`~simulator.rules.Decision` with sentinel values, so key order,
@@ -9,6 +9,7 @@ separators and escaping are exactly ``json.dumps``'s, and every string we emit w
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ class Renderer:
             len(self.methods),
         )
         self.dec_dyn = np.array([d.dyn for d in DECISIONS], dtype=np.int8)
-        self.src_rid_kind = [s.request_id for s in world.sources]
+        self.src_kind = np.array([RID_KINDS.index(s.request_id) for s in world.sources], dtype=np.int64)
 
         lits = [_literals(world, i) for i in range(self.n_dec)]
         for k in range(len(lits[0])):
@@ -136,27 +137,28 @@ class Renderer:
         enc = lambda v: _dumps(v).encode()  # noqa: E731
 
         self.ts_prefix = lit[0]
-        self.t_dec_src = _table([
+        has_dyn = [bool(self.dec_dyn[d]) for d in range(self.n_dec)]
+        # up to clientIp's value, or up to the per-record value inside the rule part (then _dyn adds the rest)
+        self.t_head = _table([
             lits[d][1].encode() + enc(s.name) + lit[2] + enc(s.source_id) + lits[d][3].encode()
+            + (b"" if has_dyn[d] else lits[d][4].encode())
             for d in range(self.n_dec) for s in world.sources
         ])  # fmt: skip
-        self.t_after_dyn = _table([lits[d][4].encode() for d in range(self.n_dec)])
+        self.after_dyn = [lits[d][4].encode() for d in range(self.n_dec)]
         self.t_ip = _table([enc(ip) for ip in world.ips])
-        self.t_ip_cc = _table([
-            enc(ip) + lit[5] + enc(world.countries[c]) + lit[6]
-            for ip, c in zip(world.ips, world.ip_country.tolist(), strict=True)
-        ])  # fmt: skip
-        self.t_hdr = _table([
-            enc(headers_for(s, ua, kind)) + lit[7] for s in world.sources for ua, kind in world.uas
-        ])  # fmt: skip
-        self.t_uri = _table([enc(u) + lit[8] + enc(a) + lit[9] for u, a in world.uris])
-        self.t_ver_meth = _table([
-            enc(v) + lit[10] + enc(m) + lit[11] for v, _ in HTTP_VERSIONS for m in self.methods
-        ])  # fmt: skip
-        self.t_host_tail = _table([
-            lit[12] + enc(s.host) + lits[d][13].encode() for s in world.sources for d in range(self.n_dec)
-        ])  # fmt: skip
-        self.t_status = _table([enc(st) + lit[14] + b"\n" for st in self.statuses])
+        ip_cc = [enc(ip) + lit[5] + enc(world.countries[c]) + lit[6]
+                 for ip, c in zip(world.ips, world.ip_country.tolist(), strict=True)]  # fmt: skip
+        hdr = [enc(headers_for(s, ua, kind)) + lit[7] for s in world.sources for ua, kind in world.uas]
+        self.t_ip_cc = _table(ip_cc)
+        self.t_hdr = _table(hdr)
+        ver_meth = [enc(v) + lit[10] + enc(m) + lit[11] for v, _ in HTTP_VERSIONS for m in self.methods]
+        self.n_vm = len(ver_meth)
+        uris = [enc(u) + lit[8] + enc(a) + lit[9] for u, a in world.uris]
+        self.t_uri_vm = _table([u + vm for u in uris for vm in ver_meth])
+        status = [enc(st) + lit[14] + b"\n" for st in self.statuses]
+        self.n_st = len(status)
+        host_tail = [lit[12] + enc(s.host) + lits[d][13].encode() for s in world.sources for d in range(self.n_dec)]
+        self.t_tail = _table([ht + st for ht in host_tail for st in status])
 
     # --- computed pieces ------------------------------------------------------------------------------------
     def _timestamps(self, ts: np.ndarray) -> list[bytes]:
@@ -165,66 +167,88 @@ class Renderer:
 
     def _request_ids(self, rng: np.random.Generator, src: np.ndarray, ts: np.ndarray) -> np.ndarray:
         out = np.empty(len(src), dtype=object)
-        for si, kind in enumerate(self.src_rid_kind):
-            mask = src == si
-            m = int(mask.sum())
-            if m:
-                out[mask] = _request_id_strings(rng, kind, ts[mask])
+        kinds = self.src_kind[src]
+        for k, name in enumerate(RID_KINDS):
+            (where,) = np.nonzero(kinds == k)
+            if len(where):
+                out[where] = _request_id_strings(rng, name, ts[where])
         return out
 
     def _dyn(self, rng: np.random.Generator, chunk: Chunk) -> np.ndarray:
+        """The rule part's per-record value (rate-based limitValue, CAPTCHA solve time) and what follows it."""
         out = np.full(len(chunk), b"", dtype=object)
         kind = self.dec_dyn[chunk.dec]
-        ipm = kind == DYN_IP
-        if ipm.any():
-            out[ipm] = self.t_ip[chunk.ip[ipm]]
-        solve = kind == DYN_SOLVE
-        if solve.any():
-            secs = chunk.ts[solve] // 1000 - rng.integers(5, 290, int(solve.sum()))
-            out[solve] = [b"%d" % s for s in secs.tolist()]
+        for dyn in (DYN_IP, DYN_SOLVE):
+            (where,) = np.nonzero(kind == dyn)
+            if not len(where):
+                continue
+            if dyn == DYN_IP:
+                values = self.t_ip[chunk.ip[where]].tolist()
+            else:
+                secs = chunk.ts[where] // 1000 - rng.integers(5, 290, len(where))
+                values = [b"%d" % x for x in secs.tolist()]
+            after = self.after_dyn
+            out[where] = [v + after[d] for v, d in zip(values, chunk.dec[where].tolist(), strict=True)]
         return out
 
     def render(self, chunk: Chunk, rng: np.random.Generator) -> bytes:
         """The chunk as JSON lines (one record per line, ``\\n``-terminated)."""
+        out = io.BytesIO()
+        self.render_into(chunk, rng, out)
+        return out.getvalue()
+
+    def render_into(self, chunk: Chunk, rng: np.random.Generator, out: io.BytesIO) -> int:
+        """Write the chunk's JSON lines into ``out`` at its position; returns the number of bytes written.
+
+        Writing into a reused ``BytesIO`` (instead of ``b"".join``) avoids allocating fresh memory per chunk,
+        which costs more than the copying itself on some kernels."""
         n = len(chunk)
         if n == 0:
-            return b""
-        ua = self.world.ip_ua[chunk.ip]
-        pieces = np.empty((n, 11), dtype=object)
+            return 0
+        pieces = np.empty((n, 8), dtype=object)
         pieces[:, 0] = self._timestamps(chunk.ts)
-        pieces[:, 1] = self.t_dec_src[chunk.dec * self.n_src + chunk.src]
+        pieces[:, 1] = self.t_head[chunk.dec * self.n_src + chunk.src]
         pieces[:, 2] = self._dyn(rng, chunk)
-        pieces[:, 3] = self.t_after_dyn[chunk.dec]
-        pieces[:, 4] = self.t_ip_cc[chunk.ip]
-        pieces[:, 5] = self.t_hdr[chunk.src * self.n_ua + ua]
-        pieces[:, 6] = self.t_uri[chunk.uri]
-        pieces[:, 7] = self.t_ver_meth[chunk.ver * self.n_meth + chunk.meth]
-        pieces[:, 8] = self._request_ids(rng, chunk.src, chunk.ts)
-        pieces[:, 9] = self.t_host_tail[chunk.src * self.n_dec + chunk.dec]
-        pieces[:, 10] = self.t_status[chunk.status]
-        return b"".join(pieces.ravel().tolist())
+        pieces[:, 3] = self.t_ip_cc[chunk.ip]
+        pieces[:, 4] = self.t_hdr[chunk.src * self.n_ua + self.world.ip_ua[chunk.ip]]
+        pieces[:, 5] = self.t_uri_vm[chunk.uri * self.n_vm + chunk.ver * self.n_meth + chunk.meth]
+        pieces[:, 6] = self._request_ids(rng, chunk.src, chunk.ts)
+        pieces[:, 7] = self.t_tail[(chunk.src * self.n_dec + chunk.dec) * self.n_st + chunk.status]
+        start = out.tell()
+        out.writelines(pieces.ravel().tolist())
+        return out.tell() - start
 
 
 def _rand(rng: np.random.Generator, m: int, width: int, alphabet: np.ndarray) -> np.ndarray:
-    return alphabet[rng.integers(0, len(alphabet), (m, width), dtype=np.uint8)]
+    """Random characters from a 16- or 64-letter alphabet (random bytes masked: uniform, and fast)."""
+    raw = np.frombuffer(rng.bytes(m * width), dtype=np.uint8).reshape(m, width)
+    return alphabet[raw & (len(alphabet) - 1)]
+
+
+RID_KINDS = ("trace", "cf", "apigw", "uuid")
+#: (template with "." for random characters, alphabet); "trace" also has 8 "s" for the epoch seconds in hex
+_RID_TEMPLATES = {
+    "trace": (b'"1-ssssssss-........................"', _HEX),  # ALB: X-Amzn-Trace-Id root
+    "cf": (b'"' + b"." * 54 + b'=="', _B64),  # CloudFront: 56 chars of URL-safe base64
+    "apigw": (b'"' + b"." * 15 + b'="', _B64STD),  # API Gateway: 16 chars of base64
+    "uuid": (b'"........-....-4...-v...-............"', _HEX),  # version-4 UUID, variant 8/9/a/b at "v"
+}
 
 
 def _request_id_strings(rng: np.random.Generator, kind: str, ts: np.ndarray) -> list[bytes]:
     """JSON-quoted request ids in the format of each source kind."""
+    template, alphabet = _RID_TEMPLATES[kind]
+    tpl = np.frombuffer(template, dtype=np.uint8)
     m = len(ts)
-    q = _const(m, b'"')
-    if kind == "trace":  # ALB: the X-Amzn-Trace-Id root, 1-<epoch seconds hex>-<96 random bits hex>
-        secs = (ts // 1000).astype(np.int64)
-        hexs = np.stack([_HEX[(secs >> (4 * (7 - j))) & 15] for j in range(8)], axis=1)
-        parts = [_const(m, b'"1-'), hexs, _const(m, b"-"), _rand(rng, m, 24, _HEX), q]
-    elif kind == "cf":  # CloudFront: 56 chars, URL-safe base64 ending in ==
-        parts = [q, _rand(rng, m, 54, _B64), _const(m, b'=="')]
-    elif kind == "apigw":  # API Gateway: 16 chars of base64 ending in =
-        parts = [q, _rand(rng, m, 15, _B64STD), _const(m, b'="')]
-    else:  # a version-4 UUID
-        h = _rand(rng, m, 32, _HEX)
-        h[:, 12] = ord("4")
-        h[:, 16] = _HEX[8 + (h[:, 16] & 3)]  # RFC 4122 variant: 8, 9, a or b
-        dash = _const(m, b"-")
-        parts = [q, h[:, :8], dash, h[:, 8:12], dash, h[:, 12:16], dash, h[:, 16:20], dash, h[:, 20:], q]
-    return _rows_to_bytes(np.hstack(parts))
+    mat = np.empty((m, len(tpl)), dtype=np.uint8)
+    mat[:] = tpl
+    (rand_cols,) = np.nonzero(tpl == ord("."))
+    mat[:, rand_cols] = _rand(rng, m, len(rand_cols), alphabet)
+    if kind == "trace":
+        secs = ts // 1000
+        for j, col in enumerate(np.nonzero(tpl == ord("s"))[0]):
+            mat[:, col] = _HEX[(secs >> (4 * (7 - j))) & 15]
+    elif kind == "uuid":
+        (col,) = np.nonzero(tpl == ord("v"))[0]
+        mat[:, col] = _HEX[8 + (mat[:, col + 1] & 3)]  # RFC 4122 variant
+    return _rows_to_bytes(mat)

@@ -9,6 +9,7 @@ whatever the rate.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from simulator.world import World, grouped_cdf, grouped_choice
 from wafad.catalogue import ACTIONS
 
 BLOCK_SECONDS = 300
-CHUNK_RECORDS = 32_768
+CHUNK_RECORDS = 4096
 
 
 class _FieldSampler:
@@ -32,13 +33,13 @@ class _FieldSampler:
         self.p0 = prof.bad_rate
         self.cdf = grouped_cdf([np.array([w for _, w in part]) for part in (prof.good, prof.bad, prof.burst)])
 
-    def draw(self, rng: np.random.Generator, q: np.ndarray, p0: np.ndarray | float | None = None) -> np.ndarray:
-        """Position in ``prof.values()`` per record, bad with probability ``q``."""
+    def draw(self, u: np.ndarray, v: np.ndarray, q: np.ndarray | float, p0: np.ndarray | float | None = None):
+        """Position in ``prof.values()`` per record (uniforms ``u``, ``v``), bad with probability ``q``.
+
+        Group 0 (good) when ``u >= q``, 2 (burst) when ``u < q - min(q, p0)``, else 1 (normal bad)."""
         p0 = self.p0 if p0 is None else p0
-        u = rng.random((2, len(q)))
-        normal_bad = np.minimum(q, p0)
-        group = np.where(u[0] >= q, 0, np.where(u[0] < q - normal_bad, 2, 1))
-        return grouped_choice(self.cdf, group, u[1])
+        group = np.add(u < q, u < q - np.minimum(q, p0), dtype=np.int64)
+        return grouped_choice(self.cdf, group, v)
 
 
 def _positions_to(values: list, table: list) -> np.ndarray:
@@ -92,6 +93,7 @@ class TrafficModel:
         self.flood_decision = DECISION_INDEX[FLOOD_DECISION]
         self.get_method = renderer.methods.index("GET")
         self.http11 = 0
+        self._buffer = io.BytesIO()  # reused for every chunk: see Renderer.render_into
 
     # --- planning -------------------------------------------------------------------------------------------
     def block_plan(self, rng: np.random.Generator, block_start: int, lo: int, hi: int) -> BlockPlan:
@@ -107,29 +109,31 @@ class TrafficModel:
 
     # --- drawing --------------------------------------------------------------------------------------------
     def _times(self, rng: np.random.Generator, sec: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """Sorted epoch-ms timestamps: ``counts[i]`` uniform in second ``sec[i]``."""
         base = np.repeat(sec * 1000, counts)
-        return base + rng.integers(0, 1000, len(base))
+        return np.sort(base + rng.integers(0, 1000, len(base)))
 
     def normal_chunk(self, rng: np.random.Generator, ts: np.ndarray) -> Chunk:
+        """Normal traffic at (sorted) ``ts``: fields drawn independently, as :mod:`simulator.anomalies` says."""
         n = len(ts)
         s, plan = self.samplers, self.plan
+        u = rng.random((14, n))
         q_action = plan.bad_probability("action", ts)
-        act_pos = s["action"].draw(rng, q_action)
-        action = self.action_of[act_pos]
-        dec = self.normal_decisions[grouped_choice(self.decision_cdf, action, rng.random(n))]
-        src = self.source_of[s["httpSourceName"].draw(rng, plan.bad_probability("httpSourceName", ts))]
-        country = self.country_of[s["country"].draw(rng, plan.bad_probability("country", ts))]
-        meth = self.method_of[s["httpMethod"].draw(rng, plan.bad_probability("httpMethod", ts))]
+        action = self.action_of[s["action"].draw(u[0], u[1], q_action)]
+        dec = self.normal_decisions[grouped_choice(self.decision_cdf, action, u[2])]
+        src = self.source_of[s["httpSourceName"].draw(u[3], u[4], plan.bad_probability("httpSourceName", ts))]
+        country = self.country_of[s["country"].draw(u[5], u[6], plan.bad_probability("country", ts))]
+        meth = self.method_of[s["httpMethod"].draw(u[7], u[8], plan.bad_probability("httpMethod", ts))]
         # origin status: only ALLOWed requests reach the origin; keep the overall bad fraction at q (see anomalies)
         p_allow = np.maximum(1.0 - q_action, 1e-9)
         q_status = np.minimum(plan.bad_probability("httpStatus", ts) / p_allow, 1.0)
         p0_status = np.minimum(s["httpStatus"].p0 / p_allow, 1.0)
-        status = self.status_of[s["httpStatus"].draw(rng, q_status, p0_status)]
+        status = self.status_of[s["httpStatus"].draw(u[9], u[10], q_status, p0_status)]
         answered = action != self.allow_index
         status[answered] = self.decision_status[dec[answered]]
-        ip = grouped_choice(self.world.ip_group_cdf, country, rng.random(n))
-        uri = grouped_choice(self.world.uri_group_cdf, src, rng.random(n))
-        ver = grouped_choice(self.version_cdf, np.zeros(n, dtype=np.int64), rng.random(n))
+        ip = grouped_choice(self.world.ip_group_cdf, country, u[11])
+        uri = grouped_choice(self.world.uri_group_cdf, src, u[12])
+        ver = np.searchsorted(self.version_cdf, u[13], side="right")
         return Chunk(ts, dec, src, ip, uri, ver, meth, status)
 
     def flood_chunk(self, rng: np.random.Generator, ts: np.ndarray, slot: int) -> Chunk:
@@ -158,12 +162,13 @@ class TrafficModel:
     def block_rng(self, block_start: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, int(block_start), 0xB10C])
 
-    def block_chunks(self, block_start: int, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
-        """(record count, JSON-lines bytes) per chunk of the block starting at ``block_start`` (epoch s).
+    def block_chunks(self, block_start: int, lo: int, hi: int) -> Iterator[tuple[int, memoryview]]:
+        """(record count, JSON-lines memoryview) per chunk of the block starting at ``block_start`` (epoch s).
 
         Only seconds in ``[lo, hi)`` get records (the scenario's window)."""
         rng = self.block_rng(block_start)
         bp = self.block_plan(rng, block_start, lo, hi)
+        buf = self._buffer
         per_sec = bp.normal + sum(bp.floods, np.zeros_like(bp.normal)) + sum(bp.scans, np.zeros_like(bp.normal))
         cum = np.cumsum(per_sec)
         i = 0
@@ -178,7 +183,10 @@ class TrafficModel:
             for (_s, _e, _k, slot), counts in zip(self.plan.scans, bp.scans, strict=True):
                 if counts[sl].any():
                     parts.append(self.scan_chunk(rng, self._times(rng, bp.sec[sl], counts[sl]), slot))
-            chunk = Chunk.concat(parts)  # sorted by timestamp
+            chunk = parts[0] if len(parts) == 1 else Chunk.concat(parts)  # sorted by timestamp
             if len(chunk):
-                yield len(chunk), self.renderer.render(chunk, rng)
+                buf.seek(0)
+                size = self.renderer.render_into(chunk, rng, buf)
+                with buf.getbuffer() as view, view[:size] as data:
+                    yield len(chunk), data  # valid until the generator resumes
             i = j
