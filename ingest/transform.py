@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import operator
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -59,6 +61,20 @@ INT_FIELDS: dict[str, tuple[int, int]] = {
     "requestBodySize": (-(2**63), 2**63 - 1),
     "requestBodySizeInspectedByWAF": (-(2**63), 2**63 - 1),
 }
+SHORT_FIELDS = tuple(name for name, (lo, _hi) in INT_FIELDS.items() if lo == -32768)
+_NONE = type(None)
+_STR_ONLY = frozenset({str})
+_STR_OR_NONE = frozenset({str, _NONE})
+_LIST_OK = frozenset({list, _NONE})
+_INT_OR_NONE = frozenset({int, _NONE})
+_get_name = operator.itemgetter("name")
+_get_value = operator.itemgetter("value")
+
+
+def _short_ok(value: Any) -> bool:
+    return value is None or -32768 <= value <= 32767
+
+
 #: Header values never stored (credentials and session tokens).
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 MALFORMED_FIELD = "malformed"
@@ -85,6 +101,8 @@ def iso_timestamp(epoch_ms: int) -> str:
 
 def epoch_ms(value: Any) -> int:
     """The record's ``timestamp`` as epoch milliseconds, or :class:`RecordRejected`."""
+    if type(value) is int and _SECONDS_BELOW <= value < _MAX_MS:  # the common case: epoch ms
+        return value
     if isinstance(value, bool) or value is None:
         raise RecordRejected(f"timestamp missing or not a number: {value!r}")
     if isinstance(value, str):
@@ -110,18 +128,18 @@ def epoch_ms(value: Any) -> int:
 
 
 def _as_keyword(value: Any) -> str:
-    if isinstance(value, str):
+    if type(value) is str:
         return value
-    if isinstance(value, Mapping | list):
+    if isinstance(value, dict | list):
         return jsoncodec.dumps(value).decode("utf-8")
     return str(value)
 
 
 def _as_int(value: Any, lo: int, hi: int) -> int | None:
+    if type(value) is int:
+        return value if lo <= value <= hi else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value if lo <= value <= hi else None
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value)
         return number if lo <= number <= hi else None
@@ -130,76 +148,130 @@ def _as_int(value: Any, lo: int, hi: int) -> int | None:
     return None
 
 
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)")
+
+
+def valid_ip(value: Any) -> bool:
+    """An IPv4 or IPv6 address OpenSearch's ``ip`` type accepts."""
+    if type(value) is not str:
+        return False
+    if _IPV4.fullmatch(value):
+        return True
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _header_value(h: dict[str, Any]) -> str:
+    if "value" in h:
+        value = h["value"]
+    elif "myValue" in h:  # the quirk in AWS's published examples
+        value = h["myValue"]
+    else:
+        value = next((v for k, v in h.items() if k != "name"), "")
+    if type(value) is str:
+        return value
+    return "" if value is None else _as_keyword(value)
+
+
 def headers_map(headers: Any) -> dict[str, str]:
     """WAF's header list as a lower-cased name → value map, credentials dropped."""
     if isinstance(headers, Mapping):
         headers = [{"name": k, "value": v} for k, v in headers.items()]
-    if not isinstance(headers, list):
+    if type(headers) is not list:
         return {}
+    try:  # the common case without a Python-level loop: {name, value} objects, string names, no repeats
+        fast = dict(zip(map(str.lower, map(_get_name, headers)), map(_get_value, headers), strict=True))
+    except (KeyError, TypeError):
+        pass
+    else:
+        if len(fast) == len(headers) and _STR_ONLY.issuperset(map(type, fast.values())):
+            if not SENSITIVE_HEADERS.isdisjoint(fast):
+                for name in SENSITIVE_HEADERS.intersection(fast):
+                    del fast[name]
+            return fast
     out: dict[str, str] = {}
+    sensitive = SENSITIVE_HEADERS
     for h in headers:
-        if not isinstance(h, Mapping):
+        if type(h) is not dict:
             continue
         name = h.get("name")
-        if name is None:
-            continue
-        name = (name if isinstance(name, str) else str(name)).lower()
-        if name in SENSITIVE_HEADERS:
-            continue
-        if "value" in h:
-            value = h["value"]
-        elif "myValue" in h:  # the quirk in AWS's published examples
-            value = h["myValue"]
+        value = h.get("value")
+        if type(name) is str and type(value) is str:  # the common case, fast
+            name = name.lower()
         else:
-            value = next((v for k, v in h.items() if k != "name"), "")
-        if not isinstance(value, str):
-            value = "" if value is None else _as_keyword(value)
-        out[name] = f"{out[name]}, {value}" if name in out else value
+            if name is None:
+                continue
+            name = (name if type(name) is str else str(name)).lower()
+            value = _header_value(h)
+        if name in sensitive:
+            continue
+        if name in out:
+            out[name] = f"{out[name]}, {value}"
+        else:
+            out[name] = value
     return out
 
 
-def normalise(record: dict[str, Any]) -> dict[str, Any]:
-    """The record with mapping-breaking shapes fixed (in place, and returned)."""
-    malformed: dict[str, Any] = {}
+def _fix_lists(record: dict[str, Any]) -> None:
     for name in LIST_FIELDS:
         value = record.get(name)
-        if value is None:
-            if name in record:
-                record[name] = []
-        elif not isinstance(value, list):
-            record[name] = [value]
-    for name in KEYWORD_FIELDS:
-        value = record.get(name)
-        if value is not None and not isinstance(value, str):
-            record[name] = _as_keyword(value)
-    for name, (lo, hi) in INT_FIELDS.items():
-        if name in record:
-            value = record[name]
+        if type(value) is not list:
             if value is None:
-                continue
-            number = _as_int(value, lo, hi)
-            if number is None:
-                malformed[name] = record.pop(name)
-            elif number is not value:
-                record[name] = number
-    req = record.get("httpRequest")
+                if name in record:
+                    record[name] = []
+            else:
+                record[name] = [value]
+
+
+def _fix_keywords(obj: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = obj.get(name)
+        if value is not None and type(value) is not str:
+            obj[name] = _as_keyword(value)
+
+
+def _fix_ints(record: dict[str, Any], malformed: dict[str, Any]) -> None:
+    for name, (lo, hi) in INT_FIELDS.items():
+        value = record.get(name)
+        if value is None or (type(value) is int and lo <= value <= hi):
+            continue
+        number = _as_int(value, lo, hi)
+        if number is None:
+            malformed[name] = record.pop(name)
+        else:
+            record[name] = number
+
+
+def normalise(record: dict[str, Any]) -> dict[str, Any]:
+    """The record with mapping-breaking shapes fixed (in place, and returned).
+
+    Each group of fields is first checked at C speed (``map`` over the field names); the per-field repair
+    runs only for a group that needs it, which keeps the common, well-formed record cheap.
+    """
+    malformed: dict[str, Any] = {}
+    get = record.get
+    if not _LIST_OK.issuperset(map(type, map(get, LIST_FIELDS))) or None in map(get, LIST_FIELDS):
+        _fix_lists(record)
+    if not _STR_OR_NONE.issuperset(map(type, map(get, KEYWORD_FIELDS))):
+        _fix_keywords(record, KEYWORD_FIELDS)
+    if not _INT_OR_NONE.issuperset(map(type, map(get, INT_FIELDS))) or not all(map(_short_ok, map(get, SHORT_FIELDS))):
+        _fix_ints(record, malformed)
+    req = get("httpRequest")
     if req is None:
         req = record["httpRequest"] = {}
-    elif not isinstance(req, dict):
+    elif type(req) is not dict:
         malformed["httpRequest"] = req
         req = record["httpRequest"] = {}
     if "headers" in req:
         req["headers"] = headers_map(req["headers"])
-    for name in REQUEST_KEYWORD_FIELDS:
-        value = req.get(name)
-        if value is not None and not isinstance(value, str):
-            req[name] = _as_keyword(value)
+    if not _STR_OR_NONE.issuperset(map(type, map(req.get, REQUEST_KEYWORD_FIELDS))):
+        _fix_keywords(req, REQUEST_KEYWORD_FIELDS)
     ip = req.get("clientIp")
-    if ip is not None:
-        try:
-            ipaddress.ip_address(ip)
-        except ValueError:
-            malformed["httpRequest.clientIp"] = req.pop("clientIp")
+    if ip is not None and not valid_ip(ip):
+        malformed["httpRequest.clientIp"] = req.pop("clientIp")
     if malformed:
         record[MALFORMED_FIELD] = malformed
     return record
@@ -210,6 +282,184 @@ def fallback_event_id(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
+def _finish(
+    record: dict[str, Any], ms: int, allow: Mapping[str, frozenset[str]], data: bytes, default_event_id: str | None
+) -> None:
+    """Add ``event_id``, ``@timestamp`` and the indicators to a normalised record."""
+    flags = indicators(record, allow)  # unknown or missing counts as bad
+    eid = record.get(EVENT_ID_FIELD)
+    if type(eid) is not str or not eid:
+        record[EVENT_ID_FIELD] = default_event_id or fallback_event_id(data)
+    record["timestamp"] = ms
+    record[TIME_FIELD] = iso_timestamp(ms)
+    record.update(flags)
+
+
+def to_document_generic(
+    data: bytes,
+    allow: Mapping[str, frozenset[str]],
+    *,
+    default_event_id: str | None = None,
+    drop_actions: frozenset[str] = frozenset(),
+) -> bytes | None:
+    """:func:`to_document` by parsing the whole record into Python objects (orjson or the standard library)."""
+    try:
+        record = jsoncodec.loads(data)
+    except jsoncodec.JSONError as exc:
+        raise RecordRejected(f"not JSON: {exc}") from None
+    if type(record) is not dict:
+        raise RecordRejected(f"not a JSON object (got {type(record).__name__})")
+    ms = epoch_ms(record.get("timestamp"))
+    normalise(record)  # first: it makes indicator inputs hashable scalars without changing good/bad
+    if drop_actions and record.get("action") in drop_actions:
+        return None
+    _finish(record, ms, allow, data, default_event_id)
+    try:
+        return jsoncodec.dumps(record)
+    except (TypeError, ValueError) as exc:
+        raise RecordRejected(f"cannot serialise the document: {exc}") from None
+
+
+try:  # pragma: no cover - exercised through whichever branch is installed
+    import msgspec as _msgspec
+except ImportError:  # pragma: no cover
+    _msgspec = None
+
+HAVE_MSGSPEC = _msgspec is not None
+
+
+class _UseGeneric(Exception):
+    """The fast path met something only the generic path handles (the generic path defines the result)."""
+
+
+if _msgspec is not None:
+    from typing import Annotated
+
+    from msgspec import UNSET, Meta, Raw, Struct, UnsetType
+
+    _Short = Annotated[int, Meta(ge=-32768, le=32767)]
+    _Long = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+    _Str = str | None | UnsetType
+    _List = Raw | UnsetType  # copied through as raw JSON; checked to be an array or null
+
+    class _Header(Struct, gc=False):
+        name: str
+        value: str
+
+    class _Request(Struct, forbid_unknown_fields=True, gc=False):
+        clientIp: _Str = UNSET
+        country: _Str = UNSET
+        headers: list[_Header] | UnsetType = UNSET
+        uri: _Str = UNSET
+        args: _Str = UNSET
+        httpVersion: _Str = UNSET
+        httpMethod: _Str = UNSET
+        requestId: _Str = UNSET
+        host: _Str = UNSET
+        scheme: _Str = UNSET
+        fragment: _Str = UNSET
+
+    class _Record(Struct, forbid_unknown_fields=True, gc=False):
+        """A WAF record with every documented field; anything else (or any other type) → the generic path."""
+
+        event_id: _Str = UNSET
+        timestamp: int | float | str | UnsetType | None = UNSET
+        formatVersion: _Short | UnsetType | None = UNSET
+        webaclId: _Str = UNSET
+        terminatingRuleId: _Str = UNSET
+        terminatingRuleType: _Str = UNSET
+        action: _Str = UNSET
+        terminatingRuleMatchDetails: _List = UNSET
+        httpSourceName: _Str = UNSET
+        httpSourceId: _Str = UNSET
+        ruleGroupList: _List = UNSET
+        rateBasedRuleList: _List = UNSET
+        nonTerminatingMatchingRules: _List = UNSET
+        requestHeadersInserted: _List = UNSET
+        responseCodeSent: _Short | UnsetType | None = UNSET
+        httpStatus: _Short | UnsetType | None = UNSET
+        httpRequest: _Request | UnsetType = UNSET
+        labels: _List = UNSET
+        captchaResponse: Raw | UnsetType = UNSET
+        challengeResponse: Raw | UnsetType = UNSET
+        ja3Fingerprint: _Str = UNSET
+        ja4Fingerprint: _Str = UNSET
+        oversizeFields: Raw | UnsetType = UNSET
+        requestBodySize: _Long | UnsetType | None = UNSET
+        requestBodySizeInspectedByWAF: _Long | UnsetType | None = UNSET
+        clientAsn: Raw | UnsetType = UNSET
+        cfDistributionTenantId: Raw | UnsetType = UNSET
+        at_timestamp: str | UnsetType = _msgspec.field(default=UNSET, name=TIME_FIELD)
+        action_bad: int | UnsetType = UNSET
+        source_bad: int | UnsetType = UNSET
+        status_bad: int | UnsetType = UNSET
+        country_bad: int | UnsetType = UNSET
+        method_bad: int | UnsetType = UNSET
+
+    _DECODER = _msgspec.json.Decoder(_Record)
+    _ENCODER = _msgspec.json.Encoder()
+    _LIST_NAMES = tuple(LIST_FIELDS)
+    _EMPTY_LIST = Raw(b"[]")
+
+
+def _to_document_fast(
+    data: bytes,
+    allow: Mapping[str, frozenset[str]],
+    default_event_id: str | None,
+    drop_actions: frozenset[str],
+) -> bytes | None:
+    """One typed, validating parse of a well-formed WAF record; rule lists are copied through as raw JSON."""
+    assert _msgspec is not None
+    try:
+        rec = _DECODER.decode(data)
+    except _msgspec.MsgspecError:
+        raise _UseGeneric from None
+    req = rec.httpRequest
+    if req is UNSET:
+        raise _UseGeneric
+    headers = req.headers
+    if headers is not UNSET:
+        fast = {h.name.lower(): h.value for h in headers}
+        if len(fast) != len(headers):
+            raise _UseGeneric  # repeated header names: joined by the generic path
+        if not SENSITIVE_HEADERS.isdisjoint(fast):
+            for sensitive in SENSITIVE_HEADERS.intersection(fast):
+                del fast[sensitive]
+        req.headers = fast  # type: ignore[assignment]
+    ip = req.clientIp
+    if ip is not UNSET and ip is not None and not valid_ip(ip):
+        raise _UseGeneric
+    for name in _LIST_NAMES:
+        raw = getattr(rec, name)
+        if raw is not UNSET:
+            first = memoryview(raw)[0]
+            if first != 0x5B:  # "["
+                if first != 0x6E:  # "n": null → []
+                    raise _UseGeneric
+                setattr(rec, name, _EMPTY_LIST)
+    ms = epoch_ms(None if rec.timestamp is UNSET else rec.timestamp)
+    if drop_actions and rec.action in drop_actions:
+        return None
+    # UNSET (absent) is not in any allow-list and is not a status, exactly like None: no conversion needed
+    probe = {
+        "action": rec.action,
+        "httpSourceName": rec.httpSourceName,
+        "httpStatus": rec.httpStatus,
+        "httpRequest": {"country": req.country, "httpMethod": req.httpMethod},
+    }
+    flags = indicators(probe, allow)
+    if not rec.event_id:  # UNSET, None or ""
+        rec.event_id = default_event_id or fallback_event_id(data)
+    rec.timestamp = ms
+    rec.at_timestamp = iso_timestamp(ms)
+    rec.action_bad = flags["action_bad"]
+    rec.source_bad = flags["source_bad"]
+    rec.status_bad = flags["status_bad"]
+    rec.country_bad = flags["country_bad"]
+    rec.method_bad = flags["method_bad"]
+    return _ENCODER.encode(rec)
+
+
 def to_document(
     data: bytes,
     allow: Mapping[str, frozenset[str]],
@@ -217,25 +467,15 @@ def to_document(
     default_event_id: str | None = None,
     drop_actions: frozenset[str] = frozenset(),
 ) -> bytes | None:
-    """The OpenSearch document (JSON bytes) for one raw record, ``None`` to drop it, or :class:`RecordRejected`."""
-    try:
-        record = jsoncodec.loads(data)
-    except jsoncodec.JSONError as exc:
-        raise RecordRejected(f"not JSON: {exc}") from None
-    if not isinstance(record, dict):
-        raise RecordRejected(f"not a JSON object (got {type(record).__name__})")
-    if drop_actions and record.get("action") in drop_actions:
-        return None
-    ms = epoch_ms(record.get("timestamp"))
-    normalise(record)  # first: it makes indicator inputs hashable scalars without changing good/bad
-    flags = indicators(record, allow)  # unknown or missing counts as bad
-    eid = record.get(EVENT_ID_FIELD)
-    if not isinstance(eid, str) or not eid:
-        record[EVENT_ID_FIELD] = default_event_id or fallback_event_id(data)
-    record["timestamp"] = ms
-    record[TIME_FIELD] = iso_timestamp(ms)
-    record.update(flags)
-    try:
-        return jsoncodec.dumps(record)
-    except (TypeError, ValueError) as exc:
-        raise RecordRejected(f"cannot serialise the document: {exc}") from None
+    """The OpenSearch document (JSON bytes) for one raw record, ``None`` to drop it, or :class:`RecordRejected`.
+
+    With msgspec installed, the fast path parses only the fields the transform reads or rewrites and copies the
+    rule lists through as raw bytes; anything unusual goes to :func:`to_document_generic`, which defines the
+    result (tests check both give the same documents).
+    """
+    if _msgspec is not None:
+        try:
+            return _to_document_fast(data, allow, default_event_id, drop_actions)
+        except _UseGeneric:
+            pass
+    return to_document_generic(data, allow, default_event_id=default_event_id, drop_actions=drop_actions)

@@ -15,12 +15,8 @@ import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from ingest.events import (
-    LAMBDA_PAYLOAD_LIMIT,
-    EventShapeError,
-    FirehoseEvent,
-    FirehoseRecord,
-)
+from ingest import b64
+from ingest.events import LAMBDA_PAYLOAD_LIMIT, EventShapeError, FirehoseEvent
 from ingest.logs import log_json
 from ingest.transform import RecordRejected, to_document
 from wafad.catalogue import allow_lists_from_env
@@ -30,15 +26,15 @@ _RECORD_OVERHEAD = 128
 RESPONSE_LIMIT = LAMBDA_PAYLOAD_LIMIT - 64 * 1024
 
 
-def _b64len(n: int) -> int:
-    return 4 * ((n + 2) // 3)
-
-
-def _default_id(rec: FirehoseRecord) -> str | None:
-    meta = rec.kinesis_record_metadata
-    if meta is not None and meta.partition_key:
-        return meta.partition_key  # the relay uses the event id as partition key
-    return None
+def _record_fields(i: int, rec: Any) -> tuple[str, str, str | None]:
+    """(recordId, base64 data, partition key) of one request record; the id is required, the rest may be off."""
+    rid = rec.get("recordId") if type(rec) is dict else None
+    if type(rid) is not str:
+        raise EventShapeError(f"record {i} has no recordId")
+    data = rec.get("data")
+    meta = rec.get("kinesisRecordMetadata")
+    key = meta.get("partitionKey") if type(meta) is dict else None
+    return rid, data if type(data) is str else "", key if type(key) is str and key else None
 
 
 def transform_event(
@@ -48,60 +44,80 @@ def transform_event(
     drop_actions: frozenset[str] = frozenset(),
     reasons: MutableMapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Firehose response for ``event``; ``reasons`` (if given) receives recordId → why it failed."""
-    import base64
+    """The Firehose response for ``event``; ``reasons`` (if given) receives recordId → why it failed.
 
-    records = FirehoseEvent(event).records
+    A record without ``event_id`` gets the Kinesis partition key (the relay's event id) or a content hash.
+    """
+    parsed = FirehoseEvent(event)
+    records = parsed.get("records")
+    if not isinstance(records, list):
+        raise EventShapeError("Firehose event without a records list")
     out: list[dict[str, str]] = []
     failed: dict[str, str] = {}
-    growth: list[tuple[int, int]] = []  # (extra bytes over the original, index) for Ok records
+    dropped = 0
     total = 16
-    counts = {"Ok": 0, "Dropped": 0, "ProcessingFailed": 0}
+    decode, encode, overhead = b64.decode, b64.encode, _RECORD_OVERHEAD
     for i, rec in enumerate(records):
-        rid = rec.get("recordId")
-        if not isinstance(rid, str):
-            raise EventShapeError(f"record {i} has no recordId")
-        original = rec.get("data")
         try:
-            data = rec.data_as_bytes
-            doc = to_document(data, allow, default_event_id=_default_id(rec), drop_actions=drop_actions)
-        except (RecordRejected, EventShapeError) as exc:
-            failed[rid] = str(exc)
-            result, payload = "ProcessingFailed", original if isinstance(original, str) else ""
+            rid, original, key = rec["recordId"], rec["data"], rec["kinesisRecordMetadata"]["partitionKey"]
+            if type(rid) is not str or type(original) is not str or type(key) is not str or not key:
+                raise TypeError
+        except (KeyError, TypeError):  # DirectPut (no metadata) or an odd record: the careful way
+            rid, original, key = _record_fields(i, rec)
+        try:
+            doc = to_document(decode(original), allow, default_event_id=key, drop_actions=drop_actions)
+        except (RecordRejected, b64.Error) as exc:
+            failed[rid] = str(exc) if isinstance(exc, RecordRejected) else f"data is not base64: {exc}"
+            out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
+            total += len(original) + len(rid) + overhead
+            continue
         except Exception as exc:  # never fail the batch because of one record
             failed[rid] = f"unexpected {type(exc).__name__}: {exc}"
-            result, payload = "ProcessingFailed", original if isinstance(original, str) else ""
+            out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
+            total += len(original) + len(rid) + overhead
+            continue
+        if doc is None:
+            dropped += 1
+            out.append({"recordId": rid, "result": "Dropped", "data": ""})
+            total += len(rid) + overhead
         else:
-            if doc is None:
-                result, payload = "Dropped", ""
-            else:
-                result, payload = "Ok", base64.b64encode(doc).decode("ascii")
-                growth.append((len(payload) - len(original), i))
-        counts[result] += 1
-        total += len(payload) + len(rid) + _RECORD_OVERHEAD
-        out.append({"recordId": rid, "result": result, "data": payload})
-    if total > RESPONSE_LIMIT:  # give back the original data of the records that grew most
-        for extra, i in sorted(growth, reverse=True):
-            if total <= RESPONSE_LIMIT:
-                break
-            rec_out = out[i]
-            rec_out["result"], rec_out["data"] = "ProcessingFailed", str(records[i]["data"])
-            failed[rec_out["recordId"]] = "response would exceed Lambda's 6 MB limit"
-            counts["Ok"] -= 1
-            counts["ProcessingFailed"] += 1
-            total -= extra
+            payload = encode(doc)
+            out.append({"recordId": rid, "result": "Ok", "data": payload})
+            total += len(payload) + len(rid) + overhead
+    if total > RESPONSE_LIMIT:
+        total = _fit_response(records, out, failed, total)
     if reasons is not None:
         reasons.update(failed)
     log_json(
         "firehose transform",
-        invocation_id=FirehoseEvent(event).invocation_id,
+        invocation_id=parsed.invocation_id,
         records=len(records),
-        ok=counts["Ok"],
-        dropped=counts["Dropped"],
-        processing_failed=counts["ProcessingFailed"],
+        ok=len(out) - dropped - len(failed),
+        dropped=dropped,
+        processing_failed=len(failed),
+        response_bytes=total,
         failures=dict(list(failed.items())[:20]),
     )
     return {"records": out}
+
+
+def _fit_response(records: list[Any], out: list[dict[str, str]], failed: dict[str, str], total: int) -> int:
+    """Hand back the original data (as ``ProcessingFailed``) of the records that grew most until it fits."""
+    growth = sorted(
+        (
+            (len(o["data"]) - len(str(records[i].get("data") or "")), i)
+            for i, o in enumerate(out)
+            if o["result"] == "Ok"
+        ),
+        reverse=True,
+    )
+    for extra, i in growth:
+        if total <= RESPONSE_LIMIT:
+            break
+        out[i]["result"], out[i]["data"] = "ProcessingFailed", str(records[i].get("data") or "")
+        failed[out[i]["recordId"]] = "response would exceed Lambda's 6 MB limit"
+        total -= extra
+    return total
 
 
 def drop_actions_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:

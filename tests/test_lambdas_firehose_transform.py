@@ -181,3 +181,89 @@ def test_response_stays_within_lambda_limit() -> None:
     assert len(response["records"]) == n
     results = {r["result"] for r in response["records"]}
     assert "Ok" in results and "ProcessingFailed" in results
+
+
+# --- the fast path (msgspec) and the generic path give the same documents -----------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ingest.transform import HAVE_MSGSPEC, RecordRejected, to_document, to_document_generic  # noqa: E402
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_FIELDS = [
+    "timestamp",
+    "formatVersion",
+    "action",
+    "httpSourceName",
+    "httpStatus",
+    "webaclId",
+    "ruleGroupList",
+    "labels",
+    "terminatingRuleMatchDetails",
+    "responseCodeSent",
+    "requestHeadersInserted",
+    "ja3Fingerprint",
+    "event_id",
+    "extra",
+]
+_REQ_FIELDS = ["clientIp", "country", "uri", "args", "httpMethod", "headers", "host", "newField"]
+
+
+def _outcome(fn: Any, data: bytes) -> Any:
+    try:
+        out = fn(data)
+    except RecordRejected as exc:
+        return ("rejected", str(exc).split(":")[0])
+    return None if out is None else json.loads(out)
+
+
+def _both(data: bytes) -> tuple[Any, Any]:
+    allow = allow_lists_from_env()
+    fast = _outcome(lambda d: to_document(d, allow, default_event_id="pk"), data)
+    generic = _outcome(lambda d: to_document_generic(d, allow, default_event_id="pk"), data)
+    return fast, generic
+
+
+@pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
+def test_fast_path_matches_generic_on_real_samples(waf_samples: list[Path]) -> None:
+    for path in waf_samples:
+        rec = json.loads(path.read_text())
+        for variant in (rec, {**rec, "labels": None, "httpStatus": 503, "event_id": "e"}):
+            fast, generic = _both(json.dumps(variant).encode())
+            assert fast == generic and isinstance(fast, dict)
+
+
+@pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    base=st.sampled_from(range(7)),
+    top=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=4),
+    req=st.dictionaries(st.sampled_from(_REQ_FIELDS), _VALUES, max_size=3),
+    headers=st.lists(
+        st.fixed_dictionaries(
+            {"name": st.sampled_from(["Host", "host", "Cookie", "X-A", "Authorization"])},
+            optional={"value": _SCALARS, "myValue": st.text(max_size=5)},
+        ),
+        max_size=4,
+    ),
+)
+def test_fast_path_matches_generic_on_odd_records(
+    waf_samples: list[Path], base: int, top: dict[str, Any], req: dict[str, Any], headers: list[Any]
+) -> None:
+    rec = json.loads(sorted(waf_samples)[base].read_text())
+    rec.update(top)
+    if isinstance(rec.get("httpRequest"), dict):
+        rec["httpRequest"] = {**rec["httpRequest"], "headers": headers, **req}
+    fast, generic = _both(json.dumps(rec).encode())
+    assert fast == generic
