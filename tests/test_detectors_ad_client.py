@@ -8,6 +8,7 @@ use real servers.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from detectors.ad_client import AD_BASE, ADClient, body_differs
 from detectors.errors import (
     ADConnectionError,
     ADDisabledError,
+    ADError,
     ADPluginMissing,
     ADServerError,
     ADThrottled,
@@ -468,26 +470,57 @@ def test_a_cluster_without_the_plugin_is_reported_as_such(os_client) -> None:
 @pytest.mark.real_cluster
 @pytest.mark.skipif(not os.environ.get("WAFAD_OPENSEARCH_URL"), reason="needs WAFAD_OPENSEARCH_URL (a cluster with AD)")
 def test_against_a_real_cluster() -> None:
-    """Create-or-update twice (idempotent), validate, profile, then delete (needs data in waf-logs-*)."""
+    """Against a cluster with AD: its own small index, then create/ensure/validate/start (twice)/profile/stop/
+    historical/delete, cleaning up after itself."""
+    from datetime import timedelta
+
+    from opensearchpy import helpers
+
+    from ingest.index_template import mappings
     from wafad.clients import opensearch_client
     from wafad.settings import Settings
 
     settings = Settings()
-    client = ADClient(opensearch_client(settings))
+    os_client = opensearch_client(settings)
+    client = ADClient(os_client)
+    tag = "wafad-it-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    index = f"{tag}-2026.01.01"
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    os_client.indices.create(index=index, body={"mappings": mappings({"type": "object", "enabled": False})})
+    docs = [
+        {
+            "_index": index,
+            "_id": f"{m}-{k}",
+            "event_id": f"{m}-{k}",
+            "@timestamp": (t0 + timedelta(minutes=m, seconds=10 * k)).isoformat(),
+            "status_bad": k % 2,
+        }
+        for m in range(120)
+        for k in range(3)
+    ]
+    helpers.bulk(os_client, docs, refresh=True)
     body = ad_detector_body(
-        get_detector("waf-volume"),
-        index_pattern=f"{settings.index_prefix}-*",
-        interval_minutes=settings.detector_interval_minutes,
-        window_delay_minutes=settings.window_delay_minutes,
-        shingle_size=settings.shingle_size,
+        get_detector("waf-volume"), index_pattern=f"{tag}-*", interval_minutes=1, window_delay_minutes=1, shingle_size=8
     )
-    body["name"] = "wafad-it-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    body["name"] = tag
     first = client.ensure(body)
     try:
         assert first.action == "created"
         assert client.ensure(body).action == "unchanged"
         assert isinstance(client.validate(body), dict)
-        assert client.get(first.detector_id).detector["name"] == body["name"]
+        assert client.get(first.detector_id).detector["name"] == tag
+        assert not client.start_realtime(first.detector_id).already_running
+        assert client.start_realtime(first.detector_id).already_running  # HTTP 200 + message, handled
         assert client.profile(first.detector_id).state in {"DISABLED", "INIT", "RUNNING"}
+        client.stop_realtime(first.detector_id)
+        task_id = client.start_historical(first.detector_id, t0, t0 + timedelta(minutes=120))
+        assert task_id
+        task = client.wait_for_historical(first.detector_id, timeout_s=600, poll_s=5)
+        assert task["state"] == "FINISHED"
+        assert client.search_results(first.detector_id, t0, t0 + timedelta(minutes=121), task_id=task_id)
     finally:
+        for stop in (client.stop_realtime, client.stop_historical):
+            with contextlib.suppress(ADError):
+                stop(first.detector_id)
         client.delete(first.detector_id)
+        os_client.indices.delete(index=index)
