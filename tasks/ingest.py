@@ -25,12 +25,21 @@ def report_dict(report: Any) -> dict[str, Any]:
 
 
 @task(name="relay-s3-events", cache_policy=NO_CACHE, **retrying())
-def relay_task(settings: Settings) -> dict[str, Any]:
-    """Drain the S3 event queue into ``lambdas.s3_to_kinesis.handler`` (local stand-in for the S3 trigger)."""
+def relay_task(settings: Settings, expected_objects: int | None = None) -> dict[str, Any]:
+    """Drain the S3 event queue into ``lambdas.s3_to_kinesis.handler`` (local stand-in for the S3 trigger).
+
+    ``expected_objects``: S3 objects known to be waiting, for the progress artifact.
+    """
     from ingest.s3_events import relay
     from lambdas.s3_to_kinesis import handler
 
-    report = report_dict(relay(settings, handler=handler))
+    reporter = ProgressReporter("relay", "S3 objects relayed to Kinesis")
+
+    def progress(done: int, seen: int) -> None:
+        reporter(done, max(expected_objects or 0, seen))
+
+    report = report_dict(relay(settings, handler=handler, progress=progress))
+    reporter.finish()
     get_run_logger().info("relay: %s", report)
     return report
 
