@@ -53,6 +53,7 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option("now", help="ISO-8601, 'now' or 'now-5m'"),
         seeds: int = typer.Option(5, help="replica seeds (the ensemble band)"),
         mode: str = typer.Option("realtime", help="realtime results, or the latest historical task's"),
+        engine: str = typer.Option("jvm", help="replica engine: jvm (AWS's jars, reference) or native (numpy)"),
         persist: bool = typer.Option(True, help="continue / save the replica state under the state folder"),
         model_check: bool = typer.Option(False, help="also score AD's recorded features (2x work, sharper causes)"),
         out: Path | None = typer.Option(None, help="write the JSON report here (default: <state_dir>/reports/)"),
@@ -67,6 +68,8 @@ def register(app: typer.Typer) -> None:
         from wafad.catalogue import DETECTORS_BY_NAME
         from wafad.settings import get_settings
 
+        if engine not in ("jvm", "native"):
+            raise typer.BadParameter("--engine is jvm or native")
         if mode not in ("realtime", "historical"):
             raise typer.BadParameter("--mode is realtime or historical")
         unknown = [d for d in detector if d not in DETECTORS_BY_NAME]
@@ -94,6 +97,7 @@ def register(app: typer.Typer) -> None:
                         persist=persist,
                         mode=mode,  # type: ignore[arg-type]
                         model_check=model_check,
+                        engine=engine,  # type: ignore[arg-type]
                         progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
                     )
                 except (JavaUnavailableError, LookupError) as exc:

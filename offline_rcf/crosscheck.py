@@ -284,6 +284,7 @@ class CrossCheckOptions:
     state_dir: Path | None = None  # persist the seed ensembles here (continue the stream next time)
     window_delay_minutes: float | None = None  # for the late-data message
     model_check: bool = False  # also run the seeds on AD's recorded features (2x work; sharper causes)
+    interval_ms: int | None = None  # the detector interval, to bound the results query (else read from the docs)
     bbox_cache_fraction: float = 1.0
 
 
@@ -296,13 +297,26 @@ def _config(n_features: int, spec: DetectorSpec, opts: CrossCheckOptions):
 
 
 def _ensemble(
-    opts: CrossCheckOptions, cfg: Any, names: list[str], detector: str, entity: str | None, variant: str, first_end: int
+    opts: CrossCheckOptions,
+    cfg: Any,
+    names: list[str],
+    detector: str,
+    entity: str | None,
+    variant: str,
+    first_end: int,
+    stream_ends: np.ndarray,
 ) -> tuple[SeedEnsemble, Path | None]:
-    """The persisted ensemble when it can serve intervals from ``first_end`` on, else a fresh one."""
+    """The persisted ensemble when it serves intervals from ``first_end`` on, else a fresh one.
+
+    Usable when its history already holds ``first_end``, or when it stopped inside the AD stream we read
+    (``stream_ends``) before ``first_end``: then it continues without a gap.
+    """
     folder = None if opts.state_dir is None else ensemble_dir(opts.state_dir, detector, entity, variant)
     if folder is not None:
         ens = SeedEnsemble.load(folder, cfg, opts.seeds, engine=opts.engine, feature_names=names)
-        if ens is not None and ens.last_end_ms is not None and (ens.last_end_ms < first_end or ens.covers(first_end)):
+        last = None if ens is None else ens.last_end_ms
+        continues = last is not None and last < first_end and (len(stream_ends) == 0 or last >= stream_ends[0])
+        if ens is not None and (continues or ens.covers(first_end)):
             return ens, folder
     return SeedEnsemble(cfg, opts.seeds, engine=opts.engine, feature_names=names), folder
 
@@ -337,7 +351,7 @@ def _check_entity(
     # the replica on the index as it is now (AD would not score intervals with missing features unless it imputes)
     index_ok = np.ones(len(now), bool) if imputes else now.complete
     index_ok &= ~np.isnan(now.values).all(axis=1) | imputes
-    ens_index, dir_index = _ensemble(opts, cfg, names, spec.name, entity_key, "index", first_end)
+    ens_index, dir_index = _ensemble(opts, cfg, names, spec.name, entity_key, "index", first_end, ad.data_end)
     fresh = ens_index.last_end_ms is None
     if fresh and ad_scored.any() and ad.score[np.argmax(ad_scored)] > 0:
         # AD's model was already trained when it wrote its first result: cold-start the replica the same way
@@ -352,7 +366,7 @@ def _check_entity(
     s_ad = g_ad = np.full_like(s_now, np.nan)
     if opts.model_check:
         ad_view = FeatureSeries(ad.data_start, ad.data_end, ad.features, names, ad.entity)
-        ens_ad, dir_ad = _ensemble(opts, cfg, names, spec.name, entity_key, "ad", first_end)
+        ens_ad, dir_ad = _ensemble(opts, cfg, names, spec.name, entity_key, "ad", first_end, ad.data_end)
         ens_ad.process(ad_view, scorable=ad_scored & ~np.isnan(ad.features).all(axis=1), progress=tick)
         s_ad, g_ad = ens_ad.results_for(ad.data_end[idx])
         if dir_ad is not None:
@@ -523,7 +537,8 @@ def crosscheck(
     start_ms, end_ms = to_epoch_ms(start), to_epoch_ms(end)
     if end_ms <= start_ms:
         raise ValueError("end must be after start")
-    docs = read_ad_results(client, results_index, detector_id, None, end_ms, mode=opts.mode)
+    since = None if opts.interval_ms is None else start_ms - opts.history_intervals * opts.interval_ms
+    docs = read_ad_results(client, results_index, detector_id, since, end_ms, mode=opts.mode)
     if docs:
         first = _ms(docs[0]["data_start_time"])
         iv = max(1, _ms(docs[0]["data_end_time"]) - first)
@@ -665,6 +680,7 @@ def crosscheck_detector(
         state_dir=Path(settings.state_dir) if persist else None,
         window_delay_minutes=float(settings.window_delay_minutes),
         model_check=model_check,
+        interval_ms=int(settings.detector_interval_minutes) * 60_000,
     )
     return crosscheck(
         client,
