@@ -167,7 +167,11 @@ class TrafficModel:
 
         Only seconds in ``[lo, hi)`` get records (the scenario's window)."""
         rng = self.block_rng(block_start)
-        bp = self.block_plan(rng, block_start, lo, hi)
+        return self.chunks(rng, self.block_plan(rng, block_start, lo, hi))
+
+    def chunks(self, rng: np.random.Generator, bp: BlockPlan) -> Iterator[tuple[int, memoryview]]:
+        """Draw and render the records ``bp`` plans, in chunks of whole seconds (each view is valid until the
+        generator resumes: compress or copy it right away)."""
         buf = self._buffer
         per_sec = bp.normal + sum(bp.floods, np.zeros_like(bp.normal)) + sum(bp.scans, np.zeros_like(bp.normal))
         cum = np.cumsum(per_sec)
@@ -188,5 +192,5 @@ class TrafficModel:
                 buf.seek(0)
                 size = self.renderer.render_into(chunk, rng, buf)
                 with buf.getbuffer() as view, view[:size] as data:
-                    yield len(chunk), data  # valid until the generator resumes
+                    yield len(chunk), data
             i = j
