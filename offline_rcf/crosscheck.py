@@ -351,6 +351,8 @@ def _check_entity(
     # the replica on the index as it is now (AD would not score intervals with missing features unless it imputes)
     index_ok = np.ones(len(now), bool) if imputes else now.complete
     index_ok &= ~np.isnan(now.values).all(axis=1) | imputes
+    if opts.mode == "historical" and not imputes and now.doc_count is not None:
+        index_ok &= now.doc_count > 0  # the batch task's composite query has no bucket for an empty interval
     ens_index, dir_index = _ensemble(opts, cfg, names, spec.name, entity_key, "index", first_end, ad.data_end)
     fresh = ens_index.last_end_ms is None
     if fresh and ad_scored.any() and ad.score[np.argmax(ad_scored)] > 0:

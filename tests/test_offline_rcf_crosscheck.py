@@ -321,3 +321,22 @@ def test_hc_detector_is_checked_per_entity(settings, os_client):
     assert report.verdict == "consistent", report.summary
     assert report.to_dict()["n_late_data"] == 0
     assert ensemble_dir(settings.state_dir, spec.name, "FR", "index").joinpath("meta.json").exists()
+
+
+def test_the_local_ad_engine_realtime_and_historical_is_consistent_with_the_replica(settings, os_client, stream):
+    from detectors.local_engine import LocalADEngine
+
+    start = datetime(2024, 3, 1, 1, 0, tzinfo=UTC)  # cold start on the hour before, as AD does
+    end = T0 + N * MINUTE
+    LocalADEngine(settings, os_client).run(SPEC, start, end, mode="realtime")
+    os_client.indices.refresh(index=settings.results_index)
+    report = crosscheck_detector(settings, SPEC.name, start, end, client=os_client, seeds=SEEDS, persist=False)
+    assert report.verdict == "consistent", (report.summary, [i.cause for i in report.disagreements][:5])
+    assert len(report.intervals) >= 150
+    LocalADEngine(settings, os_client).run(SPEC, start, end, mode="historical")
+    os_client.indices.refresh(index=settings.results_index)
+    hist = crosscheck_detector(
+        settings, SPEC.name, start, end, client=os_client, seeds=SEEDS, persist=False, mode="historical"
+    )
+    assert hist.verdict == "consistent", (hist.summary, [i.cause for i in hist.disagreements][:5])
+    assert len(hist.intervals) >= 150
