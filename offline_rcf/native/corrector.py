@@ -8,6 +8,7 @@ the ignore-near-expected rules), DATA_DRIFT and ALERT_ONCE (``alertOnce``: one a
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -52,9 +53,8 @@ class Descriptor:
         return self.post_shift - self.shift
 
     def copy(self) -> Descriptor:
-        return Descriptor(
-            **{k: (v.copy() if isinstance(v, np.ndarray | dict) else v) for k, v in self.__dict__.items()}
-        )
+        """Shallow: descriptors never mutate their arrays after creation."""
+        return copy.copy(self)
 
 
 def _block_sums(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -132,23 +132,23 @@ class PredictorCorrector:
         return rem > DIFFERENTIAL_FACTOR * last_sig.score and rem * dims / difference > 1.2 * threshold
 
     @staticmethod
-    def correction_of_last(gap: int, last_sig: Descriptor, scale: np.ndarray, normalized: bool) -> np.ndarray:
+    def correction_of_last(gap: int, last_sig: Descriptor, scale: np.ndarray, normalized: bool) -> np.ndarray | None:
+        """``getCorrectionOfLastAnomaly`` (None for the all-zero correction)."""
         delta = last_sig.delta_shift()
-        out = np.zeros(len(scale))
-        if delta is not None and gap < 2 * last_sig.shingle_size and normalized:
-            factor = np.exp(-gap * last_sig.transform_decay)
-            out = np.where(scale == 0, 0.0, delta * factor / np.where(scale == 0, 1.0, scale))
-        return out
+        if delta is None or gap >= 2 * last_sig.shingle_size or not normalized:
+            return None
+        factor = np.exp(-gap * last_sig.transform_decay)
+        return np.where(scale == 0, 0.0, delta * factor / np.where(scale == 0, 1.0, scale))
 
     def apply_past_corrector(self, point: np.ndarray, gap: int, shingle: int, base: int, scale: np.ndarray,
                              last_sig: Descriptor) -> np.ndarray:  # fmt: skip
         corr = self.correction_of_last(gap, last_sig, scale, self.normalized)
-        if (last_sig.expected_point is None or gap >= shingle) and not corr.any():
+        if (last_sig.expected_point is None or gap >= shingle) and corr is None:
             return point
         corrected = point.copy()
         if last_sig.expected_point is not None and gap < shingle:
             corrected[: len(point) - gap * base] = last_sig.expected_point[gap * base :]
-        number = min(gap, shingle)
+        number = min(gap, shingle) if corr is not None else 0
         for j in range(number):
             start = len(point) - (number - j) * base
             corrected[start : start + base] += corr.astype(np.float32)

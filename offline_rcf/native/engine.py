@@ -66,6 +66,7 @@ class NativeEngine:
         )  # fmt: skip
         self.last_anomaly = Descriptor(shingle_size=c.shingle_size)
         self._last_ts: int | None = None
+        self._no_missing = np.zeros(c.base_dims, dtype=bool)
 
     # --- processing --------------------------------------------------------------------------------------------
     def _inputs(self, point: Sequence[float], missing: Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +74,10 @@ class NativeEngine:
         x = np.asarray(point, dtype=np.float64).reshape(-1)
         if x.shape[0] != L:
             raise ValueError(f"expected a point of {L} values, got {x.shape[0]}")
-        miss = ~np.isfinite(x)
+        finite = np.isfinite(x)
+        if missing is None and finite.all():
+            return x, self._no_missing
+        miss = ~finite
         if missing is not None:
             idx = np.asarray(list(missing), dtype=np.int64)
             if idx.size and (idx.min() < 0 or idx.max() >= L):
@@ -91,11 +95,12 @@ class NativeEngine:
             raise ValueError(f"timestamps must increase: {ts} after {self._last_ts}")
         c, pp, forest = self.config, self.preprocessor, self.forest
         confidence = data_confidence(forest.time_decay, pp.values_seen, forest.output_after, pp.data_quality())
+        scale, shift, deviations = pp.stats()
         d = Descriptor(
             internal_ts=pp.internal_ts + pp.number_of_imputes(ts),
-            scale=pp.scale(),
-            shift=pp.shift(),
-            deviations=pp.deviations(),
+            scale=scale,
+            shift=shift,
+            deviations=deviations,
             shingle_size=c.shingle_size,
         )
         total_updates = forest.total_updates

@@ -99,6 +99,8 @@ class Forest:
         self.sseq = np.zeros((t, c), dtype=np.int64)
         self.ssize = np.zeros(t, dtype=np.int32)
         self.rng = np.random.SeedSequence(seed).generate_state(t, dtype=np.uint64)
+        self._cache: tuple | None = None
+        self._tcache: tuple | None = None
 
     def is_output_ready(self) -> bool:
         return self.total_updates >= self.output_after
@@ -113,20 +115,24 @@ class Forest:
         self.total_updates += 1
         if self.total_updates < self.shingle_size or shingle_only:
             return
-        forest_update(np.ascontiguousarray(shingled_point, dtype=np.float32), seq, self.time_decay,
+        forest_update(shingled_point, seq, self.time_decay,
                       self.initial_accept_fraction, *self._arrays())  # fmt: skip
 
     def _arrays(self) -> tuple:
-        return tuple(getattr(self, name) for name in ARRAYS)
+        if self._cache is None:
+            self._cache = tuple(getattr(self, name) for name in ARRAYS)
+        return self._cache
 
     def _traversal_arrays(self) -> tuple:
-        return (self.root, self.left, self.right, self.cdim, self.cval, self.nmass, self.bmin, self.bmax, self.lpt,
-                self.lmass)  # fmt: skip
+        if self._tcache is None:
+            self._tcache = (self.root, self.left, self.right, self.cdim, self.cval, self.nmass, self.bmin, self.bmax,
+                            self.lpt, self.lmass)  # fmt: skip
+        return self._tcache
 
     def score(self, point: np.ndarray) -> float:
         if not self.is_output_ready():
             return 0.0
-        return float(forest_score(np.asarray(point, dtype=np.float32), *self._traversal_arrays()))
+        return float(forest_score(point, *self._traversal_arrays()))
 
     def attribution(self, point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """DiVector (high, low) per dimension; ``high.sum() + low.sum()`` is the score."""
@@ -169,3 +175,4 @@ class Forest:
     def load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         for name in ARRAYS:
             setattr(self, name, np.ascontiguousarray(arrays[name]))
+        self._cache = self._tcache = None

@@ -14,86 +14,12 @@ import math
 
 import numpy as np
 
-from offline_rcf.native.deviation import Deviation, DeviationVector
+from offline_rcf.native.deviation import Deviation
 from offline_rcf.native.forest import Forest
+from offline_rcf.native.transform import Transformer
 
 START_NORMALIZATION = 10
-CLIP_NORMALIZATION = 100.0
 USE_IMPUTED_FRACTION = 0.5
-
-
-class Transformer:
-    """``WeightedTransformer`` (``normalize=False``, TransformMethod.NONE) or ``NormalizedTransformer``.
-
-    Five statistics per feature: value, difference, deviation of value (all with ``transformDecay``), mean and
-    deviation of the difference (``0.1 * transformDecay``).
-    """
-
-    def __init__(self, n: int, decay: float, normalize: bool) -> None:
-        self.normalize = normalize
-        self.devs = [DeviationVector(n, decay) for _ in range(3)] + [DeviationVector(n, 0.1 * decay) for _ in range(2)]
-
-    @staticmethod
-    def initial(values: np.ndarray, decay: float, normalize: bool) -> Transformer:
-        """``InitialSegmentPreprocessor.getInitialDeviations`` over the buffered segment."""
-        tr = Transformer(values.shape[1], decay, normalize)
-        tr.devs = [DeviationVector(values.shape[1], decay) for _ in range(5)]
-        g = tr.devs
-        for i in range(values.shape[0]):
-            g[0].update(values[i])
-            g[1].update(values[i] - values[i - 1] if i > 0 else np.zeros(values.shape[1]))
-        for _ in range(values.shape[0]):
-            g[2].update(g[0].deviation)
-            g[3].update(g[1].mean)
-            g[4].update(g[1].deviation)
-        return tr
-
-    def scale(self) -> np.ndarray:
-        if not self.normalize:
-            return np.ones_like(self.devs[0].sum)
-        return np.abs(self.devs[2].mean) + 1.0
-
-    def shift(self) -> np.ndarray:
-        if not self.normalize:
-            return np.zeros_like(self.devs[0].sum)
-        return self.devs[0].mean
-
-    def smoothed_deviations(self) -> np.ndarray:
-        """``getSmoothedDeviations``: |deviation of values| then |deviation of differences|."""
-        return np.concatenate([np.abs(self.devs[2].mean), np.abs(self.devs[4].mean)])
-
-    def transform(self, x: np.ndarray) -> np.ndarray:
-        if not self.normalize:
-            return x.astype(np.float32)
-        t = (x - self.shift()) / self.scale()
-        t = np.where(
-            t >= CLIP_NORMALIZATION, CLIP_NORMALIZATION, np.where(t < -CLIP_NORMALIZATION, -CLIP_NORMALIZATION, t)
-        )
-        return t.astype(np.float32)
-
-    def invert(self, values: np.ndarray) -> np.ndarray:
-        return (values.astype(np.float64) * self.scale() + self.shift()).astype(np.float32)
-
-    def update(self, x: np.ndarray, previous: np.ndarray, missing: np.ndarray | None) -> None:
-        """``updateDeviation``."""
-        g = self.devs
-        present = None if missing is None or not missing.any() else ~missing
-        g[0].update(x, present)
-        g[2].update(g[0].deviation, present)
-        fresh = g[1].count == 0
-        diff = np.where(fresh, 0.0, x - previous)
-        g[1].update(diff)
-        g[3].update(g[1].mean)
-        g[4].update(g[1].deviation)
-
-    def to_arrays(self) -> np.ndarray:
-        return np.stack([d.to_array() for d in self.devs])
-
-    @classmethod
-    def from_arrays(cls, a: np.ndarray, normalize: bool) -> Transformer:
-        tr = cls(a.shape[2], 0.0, normalize)
-        tr.devs = [DeviationVector.from_array(a[i]) for i in range(a.shape[0])]
-        return tr
 
 
 def time_factor(dev: Deviation) -> float:
@@ -132,6 +58,8 @@ class SegmentPreprocessor:
         self.init_missing: list[np.ndarray] = []
         self.init_ts: list[int] = []
         self.default_fill = np.zeros(base_dims) if imputation == "ZERO" else None
+        self.no_missing = np.zeros(base_dims, dtype=bool)
+        self._scored: tuple | None = None  # (ts, scaled input) computed for scoring, reused by the update
 
     # --- shared state helpers (``Preprocessor``) -------------------------------------------------------
     def last_tuple(self) -> np.ndarray:
@@ -140,22 +68,20 @@ class SegmentPreprocessor:
     def input_at(self, index: int) -> np.ndarray:
         return self.last_input[index * self.L : (index + 1) * self.L]
 
-    def scale(self) -> np.ndarray:
-        return self.transformer.scale()
+    def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scale, shift, smoothed deviations) of the transform."""
+        return self.transformer.stats()
 
     def shift(self) -> np.ndarray:
-        return self.transformer.shift()
-
-    def deviations(self) -> np.ndarray:
-        return self.transformer.smoothed_deviations()
+        return self.transformer.stats()[1]
 
     def data_quality(self) -> float:
         return self.quality.mean
 
     def update_shingle(self, x: np.ndarray, scaled: np.ndarray) -> None:
         L = self.L
-        self.last_input = np.concatenate([self.last_input[L:], x])
-        self.last_point = np.concatenate([self.last_point[L:], scaled])
+        self.last_input = np.concatenate((self.last_input[L:], x))
+        self.last_point = np.concatenate((self.last_point[L:], scaled))
 
     def update_timestamps(self, ts: int) -> None:
         self.prev_ts[:-1] = self.prev_ts[1:]
@@ -173,7 +99,7 @@ class SegmentPreprocessor:
     def update_state(self, x: np.ndarray, scaled: np.ndarray, ts: int, previous: int, missing) -> None:
         self.update_ts_deviations(ts, previous)
         self.update_timestamps(ts)
-        self.transformer.update(x, self.last_tuple().copy(), missing)
+        self.transformer.update(x, self.last_tuple().copy(), self.no_missing if missing is None else missing)
         self.update_shingle(x, scaled)
 
     def store_initial(self, x: np.ndarray, ts: int, missing: np.ndarray) -> None:
@@ -254,7 +180,8 @@ class SegmentPreprocessor:
     def state(self) -> dict[str, np.ndarray]:
         n = len(self.init_ts)
         return {
-            "pp_tr": self.transformer.to_arrays(),
+            "pp_tr": self.transformer.st,
+            "pp_tr_disc": self.transformer.disc,
             "pp_last_input": self.last_input,
             "pp_last_point": self.last_point,
             "pp_prev_ts": self.prev_ts,
@@ -267,7 +194,8 @@ class SegmentPreprocessor:
         }
 
     def load(self, s: dict[str, np.ndarray]) -> None:
-        self.transformer = Transformer.from_arrays(s["pp_tr"], self.normalize)
+        self.transformer.st = s["pp_tr"].copy()
+        self.transformer.disc = s["pp_tr_disc"].copy()
         self.last_input = s["pp_last_input"].copy()
         self.last_point = s["pp_last_point"].copy()
         self.prev_ts = s["pp_prev_ts"].copy()
@@ -337,8 +265,10 @@ class ImputePreprocessor(SegmentPreprocessor):
             return previous + step * (x - previous)
         return previous.copy()  # PREVIOUS
 
-    def _update_forest(self, change: bool, x: np.ndarray, ts: int, forest: Forest, fully_imputed: bool) -> None:
-        scaled = self.transformer.transform(x)
+    def _update_forest(self, change: bool, x: np.ndarray, ts: int, forest: Forest, fully_imputed: bool,
+                       scaled: np.ndarray | None = None) -> None:  # fmt: skip
+        if scaled is None:
+            scaled = self.transformer.transform(x)
         self.update_shingle(x, scaled)
         self.update_timestamps(ts)
         if fully_imputed:
@@ -353,18 +283,28 @@ class ImputePreprocessor(SegmentPreprocessor):
         last_ts = int(self.prev_ts[-1])
         previous = self.last_tuple().copy()
         k = self.determine_gap(ts - last_ts, time_factor(self.ts_devs[1])) - 1
-        x = self.fill_missing(x, missing) if self.default_fill is not None else np.where(missing, previous, x)
+        has_missing = bool(missing.any())
+        if has_missing:
+            x = self.fill_missing(x, missing) if self.default_fill is not None else np.where(missing, previous, x)
+        scaled = None
+        if change and k == 0 and not has_missing and self._scored is not None and self._scored[0] == ts:
+            scaled = self._scored[1]  # the transform is unchanged since scoring
+        self._scored = None
         for j in range(k):
             self._update_forest(change, self._impute((j + 1) / (k + 1), previous, x), ts, forest, True)
-        self._update_forest(change, x, ts, forest, bool(missing.all()))
+        self._update_forest(change, x, ts, forest, bool(missing.all()), scaled)
         if change:
             self.update_ts_deviations(ts, last_ts)
-            self.transformer.update(x, previous, missing if missing.any() else None)
-        return self.last_point.copy()
+            self.transformer.update(x, previous, missing)
+        return self.last_point
 
     def scored_point(self, x: np.ndarray, ts: int, missing: np.ndarray, forest: Forest) -> np.ndarray | None:
         if self.values_seen < START_NORMALIZATION:
             return None
+        if self.number_of_imputes(ts) == 0 and not missing.any():
+            scaled = self.transformer.transform(x)
+            self._scored = (ts, scaled)
+            return np.concatenate((self.last_point[self.L :], scaled))
         saved = (self.prev_ts.copy(), self.last_input, self.last_point, self.number_imputed, self.internal_ts)
         point = self.generate_shingle(x, ts, missing, False, forest)
         self.prev_ts, self.last_input, self.last_point, self.number_imputed, self.internal_ts = saved

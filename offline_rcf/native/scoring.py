@@ -29,27 +29,22 @@ def _score_unseen(depth: float) -> float:
     return 1.0 / (depth + 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=True)
 def _separation(t, node, point, bmin, bmax) -> float:
     """``CommonUtils.getProbabilityOfSeparation`` of ``point`` from the box of internal ``node``."""
-    new_range = 0.0
-    diff = 0.0
+    new_range = np.float32(0.0)
+    diff = np.float32(0.0)
     for i in range(point.shape[0]):
-        mx = float(bmax[t, node, i])
-        mn = float(bmin[t, node, i])
-        p = float(point[i])
-        old = mx - mn
-        if mx < p:
-            new_range += p - mn
-            diff += p - mx
-        elif mn > p:
-            new_range += mx - p
-            diff += mn - p
-        else:
-            new_range += old
+        mx = bmax[t, node, i]
+        mn = bmin[t, node, i]
+        p = point[i]
+        above = max(p - mx, np.float32(0.0))
+        below = max(mn - p, np.float32(0.0))
+        diff += above + below
+        new_range += (mx - mn) + above + below
     if new_range <= 0:
         return 0.0
-    return diff / new_range
+    return float(diff) / float(new_range)
 
 
 @njit(cache=True)
