@@ -36,7 +36,7 @@ Aligned = Literal["epoch", "job"]
 ZERO_WHEN_EMPTY = frozenset({"sum", "value_count", "cardinality"})
 RANGES_PER_REQUEST = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-COMPOSITE_PAGE_SIZE = 1000  # plugins.anomaly_detection.page_size
+COMPOSITE_PAGE_SIZE = 5000  # buckets per page (AD: page_size 1000 for one interval; we fetch many intervals)
 
 
 @dataclass
