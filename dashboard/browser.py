@@ -158,3 +158,23 @@ def pixel_stats(path: Path) -> PixelStats:
     values, counts = np.unique(codes, return_counts=True)
     red = int(np.count_nonzero((flat[:, 0] > 180) & (flat[:, 1] < 90) & (flat[:, 2] < 90)))
     return PixelStats(px.shape[1], px.shape[0], len(values), float(counts.max() / codes.size), red)
+
+
+def write_png(pixels: np.ndarray, path: Path) -> Path:
+    """Write an (h, w, 3|4) uint8 array as a PNG (filter 0, zlib): for crops of screenshots."""
+    h, w, ch = pixels.shape
+    colour = {3: 2, 4: 6}[ch]
+    rows = np.concatenate([np.zeros((h, 1), dtype=np.uint8), pixels.reshape(h, w * ch)], axis=1)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, colour, 0, 0, 0)
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
+        + chunk(b"IEND", b"")
+    )
+    Path(path).write_bytes(data)
+    return Path(path)

@@ -22,6 +22,8 @@ from typing import Any
 from dashboard.assets import CSS, JS
 from dashboard.charts import PALETTE, TimeChart, hbar_chart
 from dashboard.data import (
+    ALLOWED_ACTIONS,
+    LIVE_MINUTES,
     Alert,
     CrossCheck,
     DashboardData,
@@ -33,7 +35,6 @@ from dashboard.data import (
 from wafad.catalogue import DETECTORS, DETECTORS_BY_NAME, SEED_FIELDS, DetectorSpec
 from wafad.settings import Settings
 
-LIVE_MINUTES = 30
 RED, BLUE, ORANGE, GREEN, GREY, PURPLE = "#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#7f7f7f", "#9467bd"
 #: Simulator ground-truth fields that a detector watching ``key`` should see.
 RELATED_LABELS: dict[str, frozenset[str]] = {
@@ -242,7 +243,8 @@ def section_historical(d: DashboardData, reg: ChartRegistry) -> str:
     chart = reg.new("hist-action", "Requests by terminating action (historical)", d.start_ms, d.end_ms, height=230)
     shade_labels(chart, labels)
     for i, (action, vals) in enumerate(raw.by_action.items()):
-        chart.line(action, raw.series(vals), RED if action == "BLOCK" else PALETTE[i % len(PALETTE)])
+        colour = GREEN if action == ALLOWED_ACTIONS else RED if action == "BLOCK" else PALETTE[(i + 3) % len(PALETTE)]
+        chart.line(action, raw.series(vals), colour)
     reg.readout(chart, raw.times, raw.by_action)
     parts = [chart.svg()]
     res = result_for(d, "waf-block-action")
@@ -277,7 +279,7 @@ def section_historical(d: DashboardData, reg: ChartRegistry) -> str:
 
 def section_live(d: DashboardData, reg: ChartRegistry) -> str:
     raw = d.raw
-    live_start = max(d.start_ms, d.end_ms - LIVE_MINUTES * 60_000)
+    live_start = raw.live_start_ms or max(d.start_ms, d.end_ms - LIVE_MINUTES * 60_000)
     idx = [i for i, t in enumerate(raw.times) if t >= live_start - raw.interval_ms + 1]
     times = [raw.times[i] for i in idx]
     parts = []

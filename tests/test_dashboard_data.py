@@ -47,13 +47,18 @@ def test_raw_summary_matches_the_documents(settings, os_client) -> None:
         assert s.indicators[ind] == expected, ind
     blocks = [sum(1 for d in raw if _minute(d) == m and d["action"] == "BLOCK") for m in range(MINUTES)]
     assert s.by_action["BLOCK"] == blocks
+    allowed = [sum(1 for d in raw if _minute(d) == m and d["action"] == "ALLOW") for m in range(MINUTES)]
+    assert s.by_action["allow-listed"] == allowed
     fives = [sum(1 for d in raw if _minute(d) == m and 500 <= d["httpStatus"] < 600) for m in range(MINUTES)]
     assert s.by_status["5xx"] == fives
-    # the injected status window stands out in the series the live view draws
+    # the live window (the last 30 minutes: all of this window) has status classes; the injected window stands out
+    assert s.live_start_ms == START_MS
     assert sum(fives[12:18]) > 3 * sum(fives[:12])
 
     countries = Counter(d["httpRequest"]["country"] for d in raw)
     assert [(c, n) for c, n, _ in s.top_countries] == sorted(countries.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+    bad = Counter(d["httpRequest"]["country"] for d in raw if d["country_bad"])
+    assert {c: b for c, _, b in s.top_countries} == {c: bad.get(c, 0) for c, _, _ in s.top_countries}
     ips = Counter(d["httpRequest"]["clientIp"] for d in raw)
     assert s.top_ips[0][1] == max(ips.values())
     uris = Counter(d["httpRequest"]["uri"] for d in raw)
@@ -66,6 +71,15 @@ def test_raw_summary_matches_the_documents(settings, os_client) -> None:
     assert 0 < len(s.samples) <= 25
     times = [row["time"] for row in s.samples]
     assert times == sorted(times, reverse=True)
+
+
+def test_status_classes_cover_the_live_window_only(settings, os_client) -> None:
+    raw, _ = index_window(os_client, settings, START, 40, per_minute=4)
+    s = fetch_raw_summary(os_client, f"{settings.index_prefix}-*", START_MS, START_MS + 40 * 60_000, interval_ms=60_000)
+    assert s.live_start_ms == START_MS + 10 * 60_000
+    per_min = Counter(_minute(d) for d in raw)
+    classes = [sum(v[m] for v in s.by_status.values()) for m in range(40)]
+    assert classes == [0] * 10 + [per_min[m] for m in range(10, 40)]
 
 
 def test_raw_summary_of_a_missing_index_is_empty(settings, os_client) -> None:
