@@ -159,20 +159,21 @@ class Renderer:
         self.n_st = len(status)
         host_tail = [lit[12] + enc(s.host) + lits[d][13].encode() for s in world.sources for d in range(self.n_dec)]
         self.t_tail = _table([ht + st for ht in host_tail for st in status])
+        self._bio = io.BytesIO()
+        self._views: tuple[memoryview, ...] = ()
 
     # --- computed pieces ------------------------------------------------------------------------------------
     def _timestamps(self, ts: np.ndarray) -> list[bytes]:
         n = len(ts)
         return _rows_to_bytes(np.hstack([_const(n, self.ts_prefix), _digits(ts, 13)]))
 
-    def _request_ids(self, rng: np.random.Generator, src: np.ndarray, ts: np.ndarray) -> np.ndarray:
-        out = np.empty(len(src), dtype=object)
+    def _request_ids(self, rng: np.random.Generator, src: np.ndarray, ts: np.ndarray):
+        """Per source kind: (record positions, JSON-quoted request ids as an (m, width) uint8 matrix)."""
         kinds = self.src_kind[src]
         for k, name in enumerate(RID_KINDS):
             (where,) = np.nonzero(kinds == k)
             if len(where):
-                out[where] = _request_id_strings(rng, name, ts[where])
-        return out
+                yield where, _request_id_matrix(rng, name, ts[where])
 
     def _dyn(self, rng: np.random.Generator, chunk: Chunk) -> np.ndarray:
         """The rule part's per-record value (rate-based limitValue, CAPTCHA solve time) and what follows it."""
@@ -193,18 +194,22 @@ class Renderer:
 
     def render(self, chunk: Chunk, rng: np.random.Generator) -> bytes:
         """The chunk as JSON lines (one record per line, ``\\n``-terminated)."""
-        out = io.BytesIO()
-        self.render_into(chunk, rng, out)
-        return out.getvalue()
+        return bytes(self.render_view(chunk, rng))
 
-    def render_into(self, chunk: Chunk, rng: np.random.Generator, out: io.BytesIO) -> int:
-        """Write the chunk's JSON lines into ``out`` at its position; returns the number of bytes written.
+    def render_view(self, chunk: Chunk, rng: np.random.Generator) -> memoryview:
+        """The chunk as JSON lines in a reused buffer: the view is valid until the next call (compress or copy it).
 
-        Writing into a reused ``BytesIO`` (instead of ``b"".join``) avoids allocating fresh memory per chunk,
-        which costs more than the copying itself on some kernels."""
+        Reusing one buffer, instead of allocating fresh memory per chunk, matters: on some kernels the page faults
+        cost more than the copying itself."""
+        for view in self._views:
+            view.release()
+        self._views = ()
+        if not len(chunk):
+            return memoryview(b"")
+        return self._render(chunk, rng)
+
+    def _render(self, chunk: Chunk, rng: np.random.Generator) -> memoryview:
         n = len(chunk)
-        if n == 0:
-            return 0
         pieces = np.empty((n, 8), dtype=object)
         pieces[:, 0] = self._timestamps(chunk.ts)
         pieces[:, 1] = self.t_head[chunk.dec * self.n_src + chunk.src]
@@ -212,11 +217,17 @@ class Renderer:
         pieces[:, 3] = self.t_ip_cc[chunk.ip]
         pieces[:, 4] = self.t_hdr[chunk.src * self.n_ua + self.world.ip_ua[chunk.ip]]
         pieces[:, 5] = self.t_uri_vm[chunk.uri * self.n_vm + chunk.ver * self.n_meth + chunk.meth]
-        pieces[:, 6] = self._request_ids(rng, chunk.src, chunk.ts)
+        for where, mat in self._request_ids(rng, chunk.src, chunk.ts):
+            pieces[where, 6] = _rows_to_bytes(mat)
         pieces[:, 7] = self.t_tail[(chunk.src * self.n_dec + chunk.dec) * self.n_st + chunk.status]
-        start = out.tell()
-        out.writelines(pieces.ravel().tolist())
-        return out.tell() - start
+        bio = self._bio
+        bio.seek(0)
+        bio.writelines(pieces.ravel().tolist())
+        size = bio.tell()
+        base = bio.getbuffer()
+        view = base[:size]
+        self._views = (view, base)
+        return view
 
 
 def _rand(rng: np.random.Generator, m: int, width: int, alphabet: np.ndarray) -> np.ndarray:
@@ -235,8 +246,8 @@ _RID_TEMPLATES = {
 }
 
 
-def _request_id_strings(rng: np.random.Generator, kind: str, ts: np.ndarray) -> list[bytes]:
-    """JSON-quoted request ids in the format of each source kind."""
+def _request_id_matrix(rng: np.random.Generator, kind: str, ts: np.ndarray) -> np.ndarray:
+    """JSON-quoted request ids in the format of one source kind, as an (m, width) uint8 matrix."""
     template, alphabet = _RID_TEMPLATES[kind]
     tpl = np.frombuffer(template, dtype=np.uint8)
     m = len(ts)
@@ -251,4 +262,4 @@ def _request_id_strings(rng: np.random.Generator, kind: str, ts: np.ndarray) -> 
     elif kind == "uuid":
         (col,) = np.nonzero(tpl == ord("v"))[0]
         mat[:, col] = _HEX[8 + (mat[:, col + 1] & 3)]  # RFC 4122 variant
-    return _rows_to_bytes(mat)
+    return mat

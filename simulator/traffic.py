@@ -9,7 +9,6 @@ whatever the rate.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -93,7 +92,6 @@ class TrafficModel:
         self.flood_decision = DECISION_INDEX[FLOOD_DECISION]
         self.get_method = renderer.methods.index("GET")
         self.http11 = 0
-        self._buffer = io.BytesIO()  # reused for every chunk: see Renderer.render_into
 
     # --- planning -------------------------------------------------------------------------------------------
     def block_plan(self, rng: np.random.Generator, block_start: int, lo: int, hi: int) -> BlockPlan:
@@ -172,7 +170,6 @@ class TrafficModel:
     def chunks(self, rng: np.random.Generator, bp: BlockPlan) -> Iterator[tuple[int, memoryview]]:
         """Draw and render the records ``bp`` plans, in chunks of whole seconds (each view is valid until the
         generator resumes: compress or copy it right away)."""
-        buf = self._buffer
         per_sec = bp.normal + sum(bp.floods, np.zeros_like(bp.normal)) + sum(bp.scans, np.zeros_like(bp.normal))
         cum = np.cumsum(per_sec)
         i = 0
@@ -189,8 +186,5 @@ class TrafficModel:
                     parts.append(self.scan_chunk(rng, self._times(rng, bp.sec[sl], counts[sl]), slot))
             chunk = parts[0] if len(parts) == 1 else Chunk.concat(parts)  # sorted by timestamp
             if len(chunk):
-                buf.seek(0)
-                size = self.renderer.render_into(chunk, rng, buf)
-                with buf.getbuffer() as view, view[:size] as data:
-                    yield len(chunk), data
+                yield len(chunk), self.renderer.render_view(chunk, rng)
             i = j
