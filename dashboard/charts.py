@@ -75,6 +75,29 @@ def format_value(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
 
+def decimate(
+    points: Sequence[tuple[int, Number]], start_ms: int, end_ms: int, columns: int
+) -> list[tuple[int, Number]]:
+    """At most ~4 points per pixel column (first, min, max, last), so long windows keep their spikes and gaps
+    without drawing thousands of invisible segments. Short series are returned sorted and unchanged."""
+    pts = sorted(points, key=lambda p: p[0])
+    if len(pts) <= 4 * columns:
+        return pts
+    span = max(end_ms - start_ms, 1)
+    groups: dict[int, list[tuple[int, Number]]] = {}
+    for t, v in pts:
+        groups.setdefault(int((t - start_ms) / span * columns), []).append((t, v))
+    out: list[tuple[int, Number]] = []
+    for group in groups.values():
+        finite = [(t, v) for t, v in group if _finite(v)]
+        if len(finite) < len(group):  # a gap in this column: keep it visible
+            out.append(next((t, v) for t, v in group if not _finite(v)))
+        if finite:
+            keep = {finite[0], finite[-1], min(finite, key=lambda p: p[1]), max(finite, key=lambda p: p[1])}  # type: ignore[arg-type,return-value]
+            out.extend(sorted(keep))
+    return sorted(out, key=lambda p: p[0])
+
+
 @dataclass
 class Series:
     """One drawn layer: kind is line, bars, band, markers or shade."""
@@ -175,7 +198,7 @@ class TimeChart:
     def _path(self, points: Sequence[tuple[int, Number]], lo: float, hi: float) -> str:
         parts: list[str] = []
         pen_down = False
-        for t, v in sorted(points, key=lambda p: p[0]):
+        for t, v in decimate(points, self.start_ms, self.end_ms, self.plot_w):
             if not _finite(v) or not self._in_range(t):
                 pen_down = False
                 continue

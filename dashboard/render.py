@@ -107,6 +107,14 @@ def hhmm(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%m-%d %H:%M")
 
 
+MAX_READOUT = 1500
+
+
+def _chunk_max(values: Sequence[Any]) -> float | None:
+    finite = [float(v) for v in values if v is not None and math.isfinite(float(v))]
+    return max(finite) if finite else None
+
+
 class ChartRegistry:
     """Gives charts unique ids and keeps the per-interval values the hover read-out shows."""
 
@@ -119,7 +127,12 @@ class ChartRegistry:
         return TimeChart(title=title, start_ms=start_ms, end_ms=end_ms, chart_id=cid, **kw)
 
     def readout(self, chart: TimeChart, times: Sequence[int], values: Mapping[str, Sequence[float | None]]) -> None:
-        self.charts[chart.chart_id] = {"t": list(times), "v": {k: list(v) for k, v in values.items()}}
+        """Keep the values for the hover read-out, at most :data:`MAX_READOUT` rows (chunk maxima beyond)."""
+        step = max(1, math.ceil(len(times) / MAX_READOUT))
+        self.charts[chart.chart_id] = {
+            "t": list(times[::step]),
+            "v": {k: [_chunk_max(v[i : i + step]) for i in range(0, len(times), step)] for k, v in values.items()},
+        }
 
 
 # --- label / alert helpers -------------------------------------------------------------------------

@@ -171,3 +171,18 @@ def test_safe_json_cannot_break_out_of_its_script(text: str) -> None:
 def test_safe_json_specifics() -> None:
     assert safe_json("</script><!--") == '"\\u003c/script\\u003e\\u003c!--"'
     assert json.loads(safe_json({"x": float("nan")})) == {"x": None}  # JSON has no NaN
+
+
+def test_long_series_are_decimated_but_keep_spikes_and_gaps() -> None:
+    from dashboard.charts import TimeChart
+
+    n = 20_000
+    points = [(START_MS + i * 60_000, 1.0 if i != 12_345 else 50.0) for i in range(n)]
+    points[5_000] = (points[5_000][0], None)  # a no-data interval
+    chart = TimeChart("long", START_MS, START_MS + n * 60_000, y_max=50.0).line("v", points, "#000")
+    svg = chart.svg()
+    d = re.search(r'data-series="v" d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
+    coords = [tuple(map(float, p[1:].split(","))) for p in d.split()]
+    assert len(coords) <= 4 * chart.plot_w + 2 and len(coords) < n / 4
+    assert min(y for _, y in coords) < chart.margin_top + 5  # the 50.0 spike reaches the top
+    assert d.count("M") == 2  # the gap breaks the line once
