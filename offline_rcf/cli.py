@@ -46,6 +46,8 @@ def _when(ms: int) -> str:
 
 
 def register(app: typer.Typer) -> None:
+    _replica_command(app)
+
     @app.command("crosscheck")
     def crosscheck_cmd(
         detector: list[str] = typer.Option(..., "--detector", "-d", help="catalogue detector name (repeatable)"),
@@ -114,6 +116,67 @@ def register(app: typer.Typer) -> None:
             print(json.dumps(payload, indent=1))
         if any(r["verdict"] == "inconsistent" for r in reports):
             raise typer.Exit(2)
+
+
+def _replica_command(app: typer.Typer) -> None:
+    @app.command("replica")
+    def replica_cmd(
+        records: list[Path] = typer.Argument(..., help="WAF log files or folders (gzip JSON lines, JSON)"),
+        detector: str = typer.Option(..., "--detector", "-d", help="catalogue detector name"),
+        start: str | None = typer.Option(None, help="ISO-8601 (default: first record)"),
+        end: str | None = typer.Option(None, help="ISO-8601 (default: last record)"),
+        seed: int = typer.Option(0, help="forest seed"),
+        engine: str = typer.Option("jvm", help="jvm (AWS's jars) or native"),
+        all_intervals: bool = typer.Option(False, "--all", help="list every interval, not only anomalies"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON lines instead of a table"),
+    ) -> None:
+        """Score raw WAF records offline with a catalogue detector (no OpenSearch): AD's features and model."""
+        from offline_rcf.jvm import JavaUnavailableError
+        from offline_rcf.replay import score_records
+        from wafad.catalogue import get_detector
+        from wafad.settings import get_settings
+
+        try:
+            spec = get_detector(detector)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc.args[0])) from None
+        if engine not in ("jvm", "native"):
+            raise typer.BadParameter("--engine is jvm or native")
+        settings = get_settings()
+        with console.status(f"scoring {detector} ..."):
+            try:
+                rows = score_records(
+                    records,
+                    spec,
+                    start=parse_time(start) if start else None,
+                    end=parse_time(end) if end else None,
+                    interval=timedelta(minutes=settings.detector_interval_minutes),
+                    seed=seed,
+                    engine=engine,  # type: ignore[arg-type]
+                    shingle_size=settings.shingle_size,
+                )
+            except (FileNotFoundError, ValueError, JavaUnavailableError) as exc:
+                console.print(f"[red]error:[/] {exc}")
+                raise typer.Exit(1) from None
+        shown = rows if all_intervals else [r for r in rows if r["anomaly_grade"] > 0]
+        if as_json:
+            for r in shown:
+                print(json.dumps(r))
+            return
+        table = Table("interval (UTC)", "entity", "features", "score", "grade", "confidence", "top feature")
+        for r in shown:
+            attr = r["relevant_attribution"] or {}
+            table.add_row(
+                _when(r["data_start_time"]),
+                ",".join((r["entity"] or {}).values()),
+                " ".join(f"{k}={v:g}" for k, v in r["features"].items()),
+                f"{r['anomaly_score']:.3f}",
+                f"{r['anomaly_grade']:.2f}",
+                f"{r['confidence']:.2f}",
+                max(attr, key=attr.get) if attr else "",
+            )
+        Console().print(table)
+        console.print(f"{len(rows)} intervals scored, {sum(r['anomaly_grade'] > 0 for r in rows)} anomalous")
 
 
 def _print_report(report, show: int) -> None:
