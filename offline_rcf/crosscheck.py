@@ -363,10 +363,9 @@ def _check_entity(
         ens_index.process(pre, scorable=None if imputes else pre.complete)
     ens_index.process(now, scorable=index_ok, progress=tick)
 
-    # the replica on the features AD recorded (separates "model differs" from "data differs")
     s_now, g_now = ens_index.results_for(ad.data_end[idx])
     s_ad = g_ad = np.full_like(s_now, np.nan)
-    if opts.model_check:
+    if opts.model_check:  # the replica on the features AD recorded: separates "model differs" from "data differs"
         ad_view = FeatureSeries(ad.data_start, ad.data_end, ad.features, names, ad.entity)
         ens_ad, dir_ad = _ensemble(opts, cfg, names, spec.name, entity_key, "ad", first_end, ad.data_end)
         ens_ad.process(ad_view, scorable=ad_scored & ~np.isnan(ad.features).all(axis=1), progress=tick)
