@@ -5,8 +5,9 @@ moto stores a Kinesis-sourced delivery stream but never pulls from it nor runs t
 
 1. read the shard from its checkpoint (``<state_dir>/ingest/checkpoints/<stream>.json``; ``TRIM_HORIZON``
    the first time) with ``GetRecords`` (large ``Limit``: moto scans the shard on every call);
-2. buffer records like the Lambda processor (size hint, default 1 MB; the request stays under 6 MB) and invoke
-   the transform with the exact Kinesis-source event (``sourceKinesisStreamArn``, ``kinesisRecordMetadata``);
+2. de-aggregate KPL records (:mod:`ingest.kpl`) as Firehose does, buffer records like the Lambda processor
+   (size hint, default 1 MB; the request stays under 6 MB) and invoke the transform with the exact
+   Kinesis-source event (``sourceKinesisStreamArn``, ``kinesisRecordMetadata`` with the subsequence number);
    an invocation that raises or breaks the contract is retried, then its records are ``ProcessingFailed``;
 3. bulk-index ``Ok`` documents (chunks of the destination's size hint, default 5 MB) into
    ``<index_prefix>-YYYY.MM.DD`` by ``@timestamp`` day, ``_id`` = ``event_id`` (so re-delivery overwrites:
@@ -36,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest import jsoncodec
+from ingest import jsoncodec, kpl
 from ingest.events import LAMBDA_PAYLOAD_LIMIT, EventShapeError, validate_firehose_response
 from wafad.settings import Settings
 
@@ -104,6 +105,21 @@ class _Source:
     partition_key: str
     arrival_ms: int
     data: bytes
+    subsequence_number: int = 0
+
+
+def user_records(shard_id: str, record: dict[str, Any]) -> list[_Source]:
+    """A Kinesis record as Firehose hands it on: KPL aggregates de-aggregated (one source per user record)."""
+    arrival = _epoch_ms(record.get("ApproximateArrivalTimestamp"))
+    seq, key, data = record["SequenceNumber"], record.get("PartitionKey", ""), record["Data"]
+    if kpl.is_aggregated(data):
+        try:
+            users = kpl.deaggregate(data)
+        except kpl.NotAggregated:
+            users = None  # as the KCL: not a valid aggregate, so an ordinary record
+        if users is not None:
+            return [_Source(shard_id, seq, k, arrival, d, i) for i, (k, d) in enumerate(users)]
+    return [_Source(shard_id, seq, key, arrival, data)]
 
 
 @dataclass
@@ -216,9 +232,9 @@ class LocalFirehose:
                 iterator = resp.get("NextShardIterator")
                 if records:
                     empty = 0
-                    self.deliver_page(shard_id, records)
+                    users = self.deliver_page(shard_id, records)
                     store.save(shard_id, records[-1]["SequenceNumber"])
-                    self.report.shards[shard_id] = self.report.shards.get(shard_id, 0) + len(records)
+                    self.report.shards[shard_id] = self.report.shards.get(shard_id, 0) + users
                     if progress is not None:
                         progress(self.report.read, self.report.indexed)
                 elif resp.get("MillisBehindLatest", 0) == 0:
@@ -231,15 +247,15 @@ class LocalFirehose:
         return self.report
 
     # --- one page: transform, index, set aside -----------------------------------------------------
-    def deliver_page(self, shard_id: str, records: list[dict[str, Any]]) -> None:
-        self.report.read += len(records)
+    def deliver_page(self, shard_id: str, records: list[dict[str, Any]]) -> int:
+        """Deliver one GetRecords page; returns the user records it held."""
+        sources = [src for r in records for src in user_records(shard_id, r)]
+        self.report.read += len(sources)
         batch: list[_Source] = []
         batch_bytes = request_bytes = 0
         batch_started = time.monotonic()
         limit = LAMBDA_PAYLOAD_LIMIT - 256 * 1024  # the request, base64 and metadata included
-        for r in records:
-            arrival = _epoch_ms(r.get("ApproximateArrivalTimestamp"))
-            src = _Source(shard_id, r["SequenceNumber"], r.get("PartitionKey", ""), arrival, r["Data"])
+        for src in sources:
             size = _b64len(len(src.data)) + 400
             if batch and (
                 batch_bytes + len(src.data) > self.opt.transform_buffer_bytes
@@ -255,6 +271,7 @@ class LocalFirehose:
             self.invoke(batch)
         self.flush_bulk()
         self.write_failures(shard_id, records)
+        return len(sources)
 
     def firehose_event(self, batch: list[_Source]) -> dict[str, Any]:
         return {
@@ -264,7 +281,7 @@ class LocalFirehose:
             "region": self.settings.aws_region,
             "records": [
                 {
-                    "recordId": f"{s.shard_id}:{s.sequence_number}",
+                    "recordId": f"{s.shard_id}:{s.sequence_number}:{s.subsequence_number}",
                     "approximateArrivalTimestamp": s.arrival_ms,
                     "data": base64.b64encode(s.data).decode("ascii"),
                     "kinesisRecordMetadata": {
@@ -272,7 +289,7 @@ class LocalFirehose:
                         "partitionKey": s.partition_key,
                         "approximateArrivalTimestamp": s.arrival_ms,
                         "sequenceNumber": s.sequence_number,
-                        "subsequenceNumber": 0,
+                        "subsequenceNumber": s.subsequence_number,
                     },
                 }
                 for s in batch
@@ -367,7 +384,7 @@ class LocalFirehose:
             return
         doc_id = doc.get("event_id")
         if not isinstance(doc_id, str) or not doc_id or len(doc_id.encode()) > 512:
-            doc_id = f"{s.shard_id}-{s.sequence_number}"  # FIREHOSE_DEFAULT-like: stable across retries
+            doc_id = f"{s.shard_id}-{s.sequence_number}-{s.subsequence_number}"  # stable across retries
         self._docs.append(_Doc(self.index_for(doc, s), doc_id, body, s))
         self._docs_bytes += len(body) + 128
         if self._docs_bytes >= self.opt.index_buffer_bytes:
@@ -383,10 +400,14 @@ class LocalFirehose:
                 "errorMessage": message,
                 "attemptEndingTimestamp": int(time.time() * 1000),
                 "rawData": base64.b64encode(d.body).decode("ascii"),
-                "subsequenceNumber": 0,
+                "subsequenceNumber": d.src.subsequence_number,
                 "esDocumentId": d.doc_id,
                 "esIndexName": d.index,
-                "kinesisRecordMetadata": {"shardId": d.src.shard_id, "sequenceNumber": d.src.sequence_number},
+                "kinesisRecordMetadata": {
+                    "shardId": d.src.shard_id,
+                    "sequenceNumber": d.src.sequence_number,
+                    "subsequenceNumber": d.src.subsequence_number,
+                },
             }
         )
 

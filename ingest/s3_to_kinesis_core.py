@@ -7,7 +7,8 @@ Lambda zip). Per object:
 - each line must be one JSON object; ``event_id`` (sha256 of bucket, key, line number) is spliced in as its
   first key (the original bytes are kept otherwise) and used as the partition key, which spreads records
   evenly over the shards and lets the transform recover the id;
-- PutRecords in batches (:class:`ingest.kinesis_writer.KinesisBatchWriter`), failed entries retried;
+- PutRecords in batches (:class:`ingest.kinesis_writer.KinesisBatchWriter`), lines KPL-aggregated by default
+  (``WAFAD_KINESIS_AGGREGATE=0`` for one Kinesis record per line), failed entries retried;
 - unparsable lines, non-objects, oversize lines (> 1 MiB with the id), the remainder of a truncated gzip and
   entries that kept failing go to ``<dead_letter_prefix>s3-to-kinesis/<bucket>/<key>/<digest>.ndjson`` with
   their reason, line number and event id.
@@ -41,6 +42,7 @@ class S3ToKinesisConfig:
     region: str | None = None
     endpoint_url: str | None = None
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    aggregate: bool = True  # KPL-aggregate lines into Kinesis records (Firehose de-aggregates)
     s3: Any = None
     kinesis: Any = None
 
@@ -56,6 +58,7 @@ class S3ToKinesisConfig:
             dead_letter_prefix=env.get("WAFAD_DEAD_LETTER_PREFIX", "dead-letter/"),
             region=env.get("WAFAD_AWS_REGION") or env.get("AWS_REGION") or None,
             endpoint_url=env.get("WAFAD_AWS_ENDPOINT_URL") or None,
+            aggregate=env.get("WAFAD_KINESIS_AGGREGATE", "1").strip().lower() not in ("0", "false", "no", "off"),
         )
 
     def client(self, service: str) -> Any:
@@ -102,10 +105,12 @@ def ship_object(ref: S3ObjectRef, config: S3ToKinesisConfig) -> ObjectReport:
         f"{config.dead_letter_prefix.rstrip('/')}/{STAGE}/{ref.bucket}/{ref.key}",
     )
 
-    def on_dead(entry: Any, reason: str) -> None:
-        dead.add("kinesis_put_failed", reason, entry.data, **entry.ref)
+    def on_dead(data: bytes, ref: dict[str, Any], reason: str) -> None:
+        dead.add("kinesis_put_failed", reason, data, **ref)
 
-    writer = KinesisBatchWriter(config.client("kinesis"), config.stream, on_dead=on_dead, backoff=config.backoff)
+    writer = KinesisBatchWriter(
+        config.client("kinesis"), config.stream, on_dead=on_dead, backoff=config.backoff, aggregate=config.aggregate
+    )
     try:
         try:
             body = s3.get_object(Bucket=ref.bucket, Key=ref.key)["Body"]

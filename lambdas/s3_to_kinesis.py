@@ -6,7 +6,8 @@ returned in ``batchItemFailures``), SNS or EventBridge envelopes. The work is do
 
 Configuration (environment): ``WAFAD_KINESIS_STREAM`` (required), ``WAFAD_BUCKET`` (dead-letter bucket; default
 the source bucket), ``WAFAD_DEAD_LETTER_PREFIX`` (``dead-letter/``), ``WAFAD_AWS_REGION``,
-``WAFAD_AWS_ENDPOINT_URL`` (moto locally). A local caller may pass ``config=`` instead.
+``WAFAD_AWS_ENDPOINT_URL`` (moto locally), ``WAFAD_KINESIS_AGGREGATE`` (``1``: pack lines into KPL aggregated
+records, which Firehose de-aggregates; ``0``: one Kinesis record per line). A local caller may pass ``config=``.
 """
 
 from __future__ import annotations

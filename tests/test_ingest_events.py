@@ -146,3 +146,21 @@ def test_a_75_mb_object_streams_in_bounded_memory() -> None:
         tracemalloc.stop()
     assert count == stream.lines > 90_000
     assert peak < 16 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_kpl_aggregates_round_trip_and_reject_tampering() -> None:
+    from ingest import kpl
+
+    users = [(event_id("b", "k", n), json.dumps({"n": n, "s": "é" * n}).encode()) for n in range(1, 300)]
+    users.append(users[0])  # a repeated partition key is stored once in the key table
+    blob = kpl.aggregate(users)
+    assert kpl.is_aggregated(blob)
+    assert kpl.deaggregate(blob) == users
+    tampered = bytearray(blob)
+    tampered[40] ^= 0xFF
+    for bad in (bytes(tampered), blob[:-3], b'{"plain": "json"}'):
+        try:
+            kpl.deaggregate(bad)
+        except kpl.NotAggregated:
+            continue
+        raise AssertionError("a damaged or plain record must not de-aggregate")

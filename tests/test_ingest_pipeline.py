@@ -317,7 +317,8 @@ def test_throttled_put_records_and_bulk_429s_are_retried_to_completion(
     recs = _records(_samples(waf_samples), 700)  # two PutRecords batches
     _put(settings, "AWSLogs/111/WAFLogs/faults.log.gz", [json.dumps(r).encode() for r in recs])
     kinesis = ThrottlingKinesis(aws_client("kinesis", settings))
-    rep = relay(settings, config=config_from_settings(settings, kinesis=kinesis, backoff=FAST))
+    config = config_from_settings(settings, kinesis=kinesis, backoff=FAST, aggregate=False)  # faults per line
+    rep = relay(settings, config=config)
     assert rep.sent == 700 and rep.dead_lettered == 0
     assert rep.retried > 0 and kinesis.calls > 3
 
@@ -337,7 +338,8 @@ def test_faults_that_never_clear_are_set_aside_not_lost(
     key = "AWSLogs/111/WAFLogs/stuck.log.gz"
     _put(settings, key, [json.dumps(r).encode() for r in recs])
     kinesis = ThrottlingKinesis(aws_client("kinesis", settings), refuse_calls=0, fail_every=5, fail_rounds=10**6)
-    rep = relay(settings, config=config_from_settings(settings, kinesis=kinesis, backoff=BackoffPolicy(3, 0.001, 0.01)))
+    config = config_from_settings(settings, kinesis=kinesis, backoff=BackoffPolicy(3, 0.001, 0.01), aggregate=False)
+    rep = relay(settings, config=config)
     doomed = sum(1 for n in range(1, 51) if int(event_id(settings.bucket, key, n), 16) % 5 == 0)
     assert doomed > 0
     assert rep.sent + rep.dead_lettered == 50 and rep.dead_lettered == doomed
