@@ -47,8 +47,13 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   log "installing wafad and its dependencies into $VENV (about a minute on a fresh machine)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  pip_log="$VENV/pip-install.log"
+  if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e '.[dev]'; } \
+      >"$pip_log" 2>&1; then
+    tail -n 40 "$pip_log" >&2
+    echo "bootstrap: pip install failed; full log in $pip_log" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 
