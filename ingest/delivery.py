@@ -29,9 +29,11 @@ import hashlib
 import json
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +185,9 @@ class LocalFirehose:
         self._index_failed: list[dict[str, Any]] = []
         self._docs: list[_Doc] = []
         self._docs_bytes = 0
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._futures: list[Future[None]] = []
         region, account = settings.aws_region, settings.aws_account_id
         self.stream_arn = f"arn:aws:kinesis:{region}:{account}:stream/{settings.kinesis_stream}"
         self.delivery_arn = f"arn:aws:firehose:{region}:{account}:deliverystream/{settings.firehose_stream}"
@@ -222,6 +227,16 @@ class LocalFirehose:
 
     def run(self, progress: Callable[[int, int], None] | None = None) -> DeliveryReport:
         started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wafad-bulk") as executor:
+            self._executor = executor
+            try:
+                self._run(progress)
+            finally:
+                self._executor = None
+        self.report.seconds = round(time.monotonic() - started, 3)
+        return self.report
+
+    def _run(self, progress: Callable[[int, int], None] | None) -> None:
         store = CheckpointStore(checkpoint_path(self.settings))
         for shard_id in self.shard_ids():
             iterator: str | None = self._iterator(shard_id, store.positions.get(shard_id))
@@ -243,8 +258,6 @@ class LocalFirehose:
                     empty += 1
                     if empty > 100:
                         break
-        self.report.seconds = round(time.monotonic() - started, 3)
-        return self.report
 
     # --- one page: transform, index, set aside -----------------------------------------------------
     def deliver_page(self, shard_id: str, records: list[dict[str, Any]]) -> int:
@@ -270,6 +283,7 @@ class LocalFirehose:
         if batch:
             self.invoke(batch)
         self.flush_bulk()
+        self.drain_bulk()
         self.write_failures(shard_id, records)
         return len(sources)
 
@@ -391,6 +405,10 @@ class LocalFirehose:
             self.flush_bulk()
 
     def _fail_index(self, d: _Doc, code: str, message: str, attempts: int) -> None:
+        with self._lock:
+            self._fail_index_locked(d, code, message, attempts)
+
+    def _fail_index_locked(self, d: _Doc, code: str, message: str, attempts: int) -> None:
         self.report.index_failed += 1
         self._index_failed.append(
             {
@@ -412,15 +430,33 @@ class LocalFirehose:
         )
 
     def flush_bulk(self) -> None:
+        """Send the buffered documents: in the background (one request in flight, one queued) when a worker
+        runs, so reading and transforming the next records overlaps with OpenSearch indexing."""
+        docs, self._docs, self._docs_bytes = self._docs, [], 0
+        if not docs:
+            return
+        if self._executor is None:
+            self._bulk(docs)
+            return
+        while len(self._futures) >= 2:
+            self._futures.pop(0).result()
+        self._futures.append(self._executor.submit(self._bulk, docs))
+
+    def drain_bulk(self) -> None:
+        """Wait for every bulk request in flight (before a checkpoint moves)."""
+        while self._futures:
+            self._futures.pop(0).result()
+
+    def _bulk(self, pending: list[_Doc]) -> None:
         from opensearchpy.exceptions import ConnectionError as OSConnectionError
         from opensearchpy.exceptions import TransportError
 
-        pending, self._docs, self._docs_bytes = self._docs, [], 0
         errors: dict[int, tuple[str, str]] = {}
         attempt = 0
         while pending and attempt < self.opt.bulk_attempts:
             if attempt:
-                self.report.bulk_retries += 1
+                with self._lock:
+                    self.report.bulk_retries += 1
                 self._backoff(attempt)
             attempt += 1
             body = b"".join(
@@ -433,7 +469,8 @@ class LocalFirehose:
                 + b"\n"
                 for d in pending
             )
-            self.report.bulk_requests += 1
+            with self._lock:
+                self.report.bulk_requests += 1
             try:
                 resp = self.os.bulk(body=body)
             except OSConnectionError as exc:
@@ -451,8 +488,9 @@ class LocalFirehose:
                 res = item.get("index") or next(iter(item.values()))
                 status = int(res.get("status", 500))
                 if 200 <= status < 300:
-                    self.report.indexed += 1
-                    self.report.indices[d.index] = self.report.indices.get(d.index, 0) + 1
+                    with self._lock:
+                        self.report.indexed += 1
+                        self.report.indices[d.index] = self.report.indices.get(d.index, 0) + 1
                     continue
                 err = res.get("error") or {}
                 code = err.get("type", f"status {status}") if isinstance(err, dict) else str(err)
