@@ -327,7 +327,7 @@ class PredictorCorrector:
             self.run_length += 1
         elif d.correction == "NONE":
             self.run_length = 0
-            if self.auto_adjust:
+            if self.auto_adjust and self.dev_actual[0].count + self.dev_expected[0].count:
                 for y in range(base):
                     self.dev_actual[y].reset()
                     self.dev_expected[y].reset()

@@ -60,6 +60,8 @@ class SegmentPreprocessor:
         self.default_fill = np.zeros(base_dims) if imputation == "ZERO" else None
         self.no_missing = np.zeros(base_dims, dtype=bool)
         self._scored: tuple | None = None  # (ts, scaled input) computed for scoring, reused by the update
+        self._imputes_key: tuple | None = None
+        self._imputes = 0
 
     # --- shared state helpers (``Preprocessor``) -------------------------------------------------------
     def last_tuple(self) -> np.ndarray:
@@ -229,7 +231,12 @@ class ImputePreprocessor(SegmentPreprocessor):
         return math.ceil(g) if g >= 1.5 else 1
 
     def number_of_imputes(self, ts: int) -> int:
-        return self.determine_gap(ts - int(self.prev_ts[-1]), time_factor(self.ts_devs[1])) - 1
+        """Tuples to impute before ``ts`` (memoised: the answer only changes when the state updates)."""
+        key = (ts, self.internal_ts, self.ts_devs[1].count)
+        if self._imputes_key != key:
+            self._imputes_key = key
+            self._imputes = self.determine_gap(ts - int(self.prev_ts[-1]), time_factor(self.ts_devs[1])) - 1
+        return self._imputes
 
     def discharge(self, forest: Forest) -> None:
         tmp = Deviation()
@@ -282,7 +289,7 @@ class ImputePreprocessor(SegmentPreprocessor):
         """``ImputePreprocessor.generateShingle`` (non-RCF imputation methods)."""
         last_ts = int(self.prev_ts[-1])
         previous = self.last_tuple().copy()
-        k = self.determine_gap(ts - last_ts, time_factor(self.ts_devs[1])) - 1
+        k = self.number_of_imputes(ts)
         has_missing = bool(missing.any())
         if has_missing:
             x = self.fill_missing(x, missing) if self.default_fill is not None else np.where(missing, previous, x)
