@@ -4,13 +4,20 @@ One incident per detector | entity | window. Results are read in data-time order
 entity of a high-cardinality detector):
 
 - a result *alerts* when ``anomaly_grade > min_grade`` and ``confidence >= min_confidence``;
-- the first alerting result of a quiet series **opens** an incident (starting at ``approx_anomaly_start_time``
-  when AD says the anomaly began earlier);
+- the first alerting result of a quiet series starts a *pending* incident (dated from
+  ``approx_anomaly_start_time`` when AD says the anomaly began earlier). It **opens** as soon as a later result
+  alerts again or still *deviates* from the values the model expected at the flag, and is dropped when the next
+  ``confirm_intervals`` results are back to normal: on sparse counts the model grades one-minute blips (6 requests
+  where 1 was expected, then 1 again) as highly as real incidents, and only persistence tells them apart. This
+  delays the "opened" message by an interval or two; ``confirm_intervals=0`` opens at once;
 - alerting results while it is open extend it (anomalous intervals separated by short gaps are one incident);
 - it **resolves** on the first non-alerting result at least ``cooldown`` after the last alerting one whose feature
-  values are back near the values expected when it opened, or at the latest ``max_quiet`` after the last alerting
-  result (the model has adapted to a lasting change). AD flags a level shift at its start and often again when it
-  ends; waiting for the values to come back keeps both in one incident.
+  values no longer deviate from the values expected when it opened, or at the latest ``max_quiet`` after the last
+  alerting result (the model has adapted to a lasting change). AD flags a level shift at its start and often again
+  when it ends; waiting for the values to come back keeps both in one incident.
+
+*Deviates*: ``|actual - expected| > max(sigmas * sqrt(max(|expected|, 1)), ratio * |expected|)`` for some feature —
+a Poisson-style band for counts, and AD's own 20 % rule for large values.
 
 Error / "no data" results (no grade) advance nothing. Each result is used once (per-series high-water mark),
 so re-reading overlapping pages is harmless.
@@ -32,8 +39,9 @@ class AlertPolicy:
     min_confidence: float = 0.0
     cooldown_ms: int = 10 * 60_000
     max_quiet_ms: int = 40 * 60_000
-    near_ratio: float = 0.5  # |actual - expected| <= max(near_ratio*|expected|, near_sigmas*sqrt(|expected|) + 1)
-    near_sigmas: float = 3.0
+    confirm_intervals: int = 2  # results after a first flag that may confirm it (0: open at once)
+    deviation_sigmas: float = 2.0
+    deviation_ratio: float = 0.2
 
     @classmethod
     def from_settings(cls, settings: Any) -> AlertPolicy:
@@ -85,9 +93,15 @@ def expected_values(doc: Mapping[str, Any]) -> dict[str, float]:
     return {str(v["feature_id"]): float(v["data"]) for v in best.get("value_list") or []}
 
 
-def near(actual: float, expected: float, policy: AlertPolicy) -> bool:
-    tolerance = max(policy.near_ratio * abs(expected), policy.near_sigmas * math.sqrt(abs(expected)) + 1.0)
-    return abs(actual - expected) <= tolerance
+def deviates(actual: float, expected: float, policy: AlertPolicy) -> bool:
+    """``actual`` is outside the band expected +- max(sigmas * sqrt(max(|expected|, 1)), ratio * |expected|)."""
+    band = max(policy.deviation_sigmas * math.sqrt(max(abs(expected), 1.0)), policy.deviation_ratio * abs(expected))
+    return abs(actual - expected) > band
+
+
+def deviates_from(baseline: Mapping[str, float], doc: Mapping[str, Any], policy: AlertPolicy) -> bool:
+    actual = feature_values(doc)
+    return any(deviates(actual[f], e, policy) for f, e in baseline.items() if f in actual)
 
 
 @dataclass
@@ -104,6 +118,8 @@ class Incident:
     peak: dict[str, Any]  # the result document with the highest grade
     baseline: dict[str, float] = field(default_factory=dict)  # expected values when it opened
     end_ms: int | None = None  # set when resolved
+    checks: int = 0  # results seen while pending (not yet confirmed)
+    last_deviating_end_ms: int = 0  # data_end of the last result that alerted or still deviated from the baseline
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,15 +141,21 @@ class IncidentState:
 
     open: dict[str, Incident] = field(default_factory=dict)  # series -> incident
     seen_until: dict[str, int] = field(default_factory=dict)  # series -> last data_end_time used
+    pending: dict[str, Incident] = field(default_factory=dict)  # series -> flagged, not yet confirmed
 
     def to_dict(self) -> dict[str, Any]:
-        return {"open": {k: v.to_dict() for k, v in self.open.items()}, "seen_until": dict(self.seen_until)}
+        return {
+            "open": {k: v.to_dict() for k, v in self.open.items()},
+            "seen_until": dict(self.seen_until),
+            "pending": {k: v.to_dict() for k, v in self.pending.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IncidentState:
         return cls(
             open={k: Incident.from_dict(v) for k, v in (data.get("open") or {}).items()},
             seen_until={k: int(v) for k, v in (data.get("seen_until") or {}).items()},
+            pending={k: Incident.from_dict(v) for k, v in (data.get("pending") or {}).items()},
         )
 
 
@@ -173,8 +195,7 @@ def _recovered(inc: Incident, doc: Mapping[str, Any], policy: AlertPolicy) -> bo
         return True
     if quiet < policy.cooldown_ms:
         return False
-    actual = feature_values(doc)
-    return all(near(actual[f], e, policy) for f, e in inc.baseline.items() if f in actual)
+    return not deviates_from(inc.baseline, doc, policy)
 
 
 def _order(doc: Mapping[str, Any]) -> tuple[int, int, str]:
@@ -193,16 +214,37 @@ def advance(state: IncidentState, docs: Iterable[Mapping[str, Any]], policy: Ale
             continue  # error / no-data results neither extend nor resolve an incident
         state.seen_until[series] = end
         current = state.open.get(series)
-        if is_alerting(doc, policy):
-            if current is None:
-                state.open[series] = _open(doc, series)
-                events.append(IncidentEvent("opened", _snapshot(state.open[series])))
-            else:
+        pending = state.pending.get(series)
+        alerting = is_alerting(doc, policy)
+        if current is not None:
+            if alerting:
                 _extend(current, doc)
-        elif current is not None and _recovered(current, doc, policy):
-            current.end_ms = current.last_anomalous_end_ms
-            events.append(IncidentEvent("resolved", _snapshot(current)))
-            del state.open[series]
+            elif deviates_from(current.baseline, doc, policy):
+                current.last_deviating_end_ms = end
+            if not alerting and _recovered(current, doc, policy):
+                current.end_ms = max(current.last_anomalous_end_ms, current.last_deviating_end_ms)
+                events.append(IncidentEvent("resolved", _snapshot(current)))
+                del state.open[series]
+        elif pending is not None:
+            if alerting or not pending.baseline or deviates_from(pending.baseline, doc, policy):
+                if alerting:
+                    _extend(pending, doc)
+                else:
+                    pending.last_deviating_end_ms = end
+                del state.pending[series]
+                state.open[series] = pending
+                events.append(IncidentEvent("opened", _snapshot(pending)))
+            else:
+                pending.checks += 1
+                if pending.checks >= policy.confirm_intervals:
+                    del state.pending[series]  # a blip: back to normal right after the flag
+        elif alerting:
+            incident = _open(doc, series)
+            if policy.confirm_intervals <= 0 or not incident.baseline:
+                state.open[series] = incident
+                events.append(IncidentEvent("opened", _snapshot(incident)))
+            else:
+                state.pending[series] = incident
     return events
 
 
