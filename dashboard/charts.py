@@ -236,6 +236,20 @@ class TimeChart:
         step = min((b - a for a, b in itertools.pairwise(times) if b > a), default=60_000)
         return max(1.0, self.x(self.start_ms + step) - self.x(self.start_ms) - 0.5)
 
+    def _legend_rows(self) -> list[list[tuple[int, Series]]]:
+        rows: list[list[tuple[int, Series]]] = [[]]
+        lx = self.margin_left
+        for s in self.layers:
+            if not s.label:
+                continue
+            w = 24 + int(6.2 * len(s.label))
+            if rows[-1] and lx + w > self.width:
+                rows.append([])
+                lx = self.margin_left
+            rows[-1].append((lx, s))
+            lx += w
+        return rows if rows[0] else []
+
     def svg(self) -> str:
         lo, hi = self._y_domain()
         span = self.end_ms - self.start_ms
@@ -243,8 +257,8 @@ class TimeChart:
         cid = escape(self.chart_id or "chart", quote=True)
         out.append(
             f'<svg class="chart time" id="{cid}" xmlns="http://www.w3.org/2000/svg"'
-            f' viewBox="0 0 {self.width} {self.height}"'
-            f' width="{self.width}" height="{self.height}" role="img" aria-label="{escape(self.title, quote=True)}"'
+            f' viewBox="0 0 {self.width} {self.height}" width="{self.width}" height="{self.height}"'
+            f' role="img" aria-label="{escape(self.title, quote=True)}"'
             f' data-start="{self.start_ms}" data-end="{self.end_ms}" data-ymin="{lo}" data-ymax="{hi}"'
             f' data-left="{self.margin_left}" data-plotw="{self.plot_w}">'
         )
@@ -291,7 +305,7 @@ class TimeChart:
                         f'<path class="series band" data-series="{label}" d="{d}" fill="{s.color}" fill-opacity="0.25"'
                         ' stroke="none"/>'
                     )
-            elif s.kind == "bars":
+            elif s.kind == "bars":  # one bar per interval, from its start to the next interval's start
                 bw = self._bar_width(s.points)
                 base = self._y(max(lo, 0.0), lo, hi)
                 for t, v in s.points:
@@ -299,7 +313,7 @@ class TimeChart:
                         continue
                     y = self._y(float(v), lo, hi)  # type: ignore[arg-type]
                     out.append(
-                        f'<rect class="series bar" data-series="{label}" x="{self.x(t) - bw / 2:.1f}"'
+                        f'<rect class="series bar" data-series="{label}" x="{self.x(t):.1f}"'
                         f' y="{min(y, base):.1f}" width="{bw:.1f}" height="{abs(base - y):.1f}" fill="{s.color}"/>'
                     )
             elif s.kind == "line":
@@ -325,19 +339,22 @@ class TimeChart:
                             f'<line class="vline" x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="{s.color}"'
                             f' stroke-width="1.5" stroke-dasharray="3,2"><title>{escape(tip)}</title></line>'
                         )
-        # legend
-        lx = left
-        for s in self.layers:
-            if not s.label:
-                continue
-            text = escape(s.label)
-            opacity = ' fill-opacity="0.35"' if s.kind in ("shade", "band") else ""
-            out.append(
-                f'<rect class="legend-key" x="{lx}" y="{self.height - 13}" width="10" height="10" fill="{s.color}"'
-                f"{opacity}/>"
+        # legend, wrapped onto extra rows below the plot when it is wider than the chart
+        rows = self._legend_rows()
+        for r, row in enumerate(rows):
+            y = self.height - 13 + 14 * r
+            for lx, s in row:
+                opacity = ' fill-opacity="0.35"' if s.kind in ("shade", "band") else ""
+                out.append(
+                    f'<rect class="legend-key" x="{lx}" y="{y}" width="10" height="10" fill="{s.color}"{opacity}/>'
+                )
+                out.append(f'<text class="legend" x="{lx + 14}" y="{y + 9}">{escape(s.label)}</text>')
+        extra = 14 * max(len(rows) - 1, 0)
+        if extra:
+            out[0] = out[0].replace(
+                f'viewBox="0 0 {self.width} {self.height}" width="{self.width}" height="{self.height}"',
+                f'viewBox="0 0 {self.width} {self.height + extra}" width="{self.width}" height="{self.height + extra}"',
             )
-            out.append(f'<text class="legend" x="{lx + 14}" y="{self.height - 4}">{text}</text>')
-            lx += 24 + int(6.2 * len(s.label))
         out.append("</svg>")
         return "".join(out)
 

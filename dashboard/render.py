@@ -185,6 +185,46 @@ def windows_hit(labels: Sequence[Label], res: DetectorResults | None) -> int:
     return sum(1 for lab in labels if any(p.end > lab.start and p.start < lab.end for p in res.anomalies))
 
 
+def _overlaps(p: Any, lab: Label) -> bool:
+    return p.end > lab.start and p.start < lab.end
+
+
+def detection_rows(d: DashboardData) -> list[tuple[Any, ...]]:
+    """Per detector: intervals, anomalous intervals, max grade, alerts, ground-truth windows found, median delay
+    from a window's start to its first anomalous interval, anomalous intervals outside every window."""
+    names = [spec.name for spec in DETECTORS] + sorted({r.name for r in d.results} - set(DETECTORS_BY_NAME))
+    rows = []
+    for name in names:
+        groups = [r for r in d.results if r.name == name]
+        points = [p for g in groups for p in g.points]
+        anomalies = sorted((p for p in points if (p.grade or 0) > 0), key=lambda p: p.start)
+        spec = DETECTORS_BY_NAME.get(name)
+        labels = labels_for(spec.watches if spec else None, d.labels)
+        alerts = [
+            a for a in alerts_for(name, groups[0].detector_id if groups else name, d.alerts) if a.kind == "opened"
+        ]
+        delays = []
+        for lab in labels:
+            first = next((p for p in anomalies if _overlaps(p, lab)), None)
+            if first is not None:
+                delays.append(max(0.0, (first.start - lab.start) / 60_000))
+        outside = sum(1 for p in anomalies if not any(_overlaps(p, lab) for lab in labels))
+        delays.sort()
+        rows.append(
+            (
+                name,
+                len({p.start for p in points}) if points else "–",
+                len(anomalies),
+                fmt(max((p.grade or 0.0 for p in points), default=0.0), 4) if points else "–",
+                len(alerts),
+                f"{len(delays)}/{len(labels)}" if labels else "–",
+                f"{delays[len(delays) // 2]:.0f} min" if delays else "–",
+                outside if labels else "–",
+            )
+        )
+    return rows
+
+
 # --- sections --------------------------------------------------------------------------------------
 def section_overview(d: DashboardData, reg: ChartRegistry) -> str:
     raw = d.raw
@@ -208,9 +248,16 @@ def section_overview(d: DashboardData, reg: ChartRegistry) -> str:
     mark_alerts(chart, d.alerts)
     reg.readout(chart, raw.times, {"requests": raw.total, **{k: v for k, v in raw.indicators.items() if any(v)}})
     info = " · ".join(f"{k}: {v}" for k, v in d.settings_summary.items())
+    headers = ["detector", "intervals", "anomalous", "max grade", "alerts"]
+    rows = detection_rows(d)
+    if d.labels:
+        headers += ["ground truth found", "median delay", "anomalous outside ground truth"]
+    else:
+        rows = [r[: len(headers)] for r in rows]
+    summary = table(headers, rows, num_cols=range(1, len(headers)))
     return (
         f'<section id="overview"><h2>Overview</h2><div class="note">{e(info)}</div>'
-        f'<div class="cards">{"".join(cards)}</div>{chart.svg()}</section>'
+        f'<div class="cards">{"".join(cards)}</div>{chart.svg()}<h3>Detections</h3>{summary}</section>'
     )
 
 
@@ -409,6 +456,7 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
             key=lambda g: (-g.max_grade, -sum((p.features.get(g.feature_names[0]) or 0) for p in g.points)),
         )
         times = sorted({p.start for g in ranked[:6] for p in g.points})
+        anomalous: list[tuple[int, float | None]] = []
         for i, g in enumerate(ranked[:6]):
             fname = g.feature_names[0] if g.feature_names else "value"
             ent = (g.entity or "").split("=", 1)[-1]
@@ -416,9 +464,9 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
             feature_chart.line(ent, vals, PALETTE[i % len(PALETTE)])
             by_t = dict(vals)
             readout[ent] = [by_t.get(t) for t in times]
-            anomalous = [(p.start, p.features.get(fname)) for p in g.points if (p.grade or 0) > 0]
-            if anomalous:
-                feature_chart.markers(f"{ent} anomalous", anomalous, RED)
+            anomalous.extend((p.start, p.features.get(fname)) for p in g.points if (p.grade or 0) > 0)
+        if anomalous:
+            feature_chart.markers("anomalous", anomalous, RED)
     elif spec is not None and (rf := _raw_feature(d, spec)) is not None:
         fname, vals = rf
         feature_chart.line(f"{fname} (from raw documents)", d.raw.series(vals), PALETTE[0])

@@ -95,6 +95,17 @@ def test_full_dashboard_has_every_panel(settings, os_client, tmp_path: Path) -> 
     assert _sections(html) == {"overview", "historical", "live", "detectors", "crosscheck", "traffic", "alerts"}
     for spec in DETECTORS:  # one panel per catalogue detector, named (not by engine id)
         assert f'id="detector-{spec.name}"' in html
+    overview = html.split('<section id="overview">')[1].split("</section>")[0]
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (re.findall(r"<td[^>]*>(.*?)</td>", r) for r in re.findall(r"<tr>(.*?)</tr>", overview))
+        if cells
+    }
+    # detector: intervals, anomalous, max grade, alerts, found, median delay, outside
+    assert rows["waf-http-status-5xx"][0] == str(MINUTES)
+    assert rows["waf-http-status-5xx"][3:] == ["1", "1/1", "0 min", "0"]
+    assert rows["waf-volume"][4:] == ["1/1", "0 min", "0"]
+    assert rows["waf-http-source"][1:] == ["0", "0.0000", "0", "–", "–", "–"]
     status_panel = html.split('id="detector-waf-http-status-5xx"')[1].split('<div class="detector')[0]
     assert "ground truth found 1/1" in status_panel
     assert "wafad: waf-http-status-5xx anomaly" in status_panel  # its alert, listed with its panel
