@@ -9,6 +9,7 @@ patterns and panels are linked through ``references`` with ``indexRefName`` / ``
 * visualisations: requests and the five indicator fields over time, requests by action (the seed's historical
   block view), HTTP status classes and unknown countries over time (the seed's live trends), top countries /
   client IPs / URIs, AD anomaly grade and confidence per detector over time, anomalies per detector;
+* a saved search of suspicious requests (Discover columns: action, status, client IP, country, method, uri, args);
 * one dashboard with all of them.
 
 :func:`import_saved_objects` posts them to ``/api/saved_objects/_import?overwrite=true`` (multipart, header
@@ -28,7 +29,17 @@ from wafad.settings import Settings
 
 NAMESPACE = uuid.UUID("4f2b8a52-1d0e-4c55-9a43-5b0d4c1e7a10")  # ids are uuid5(NAMESPACE, prefix + name): stable
 INDEX_REF = "kibanaSavedObjectMeta.searchSourceJSON.index"
-MIGRATION = {"index-pattern": "7.6.0", "visualization": "7.10.0", "dashboard": "7.9.3"}
+MIGRATION = {"index-pattern": "7.6.0", "visualization": "7.10.0", "dashboard": "7.9.3", "search": "7.9.3"}
+SEARCH_COLUMNS = (
+    "action",
+    "httpStatus",
+    "httpRequest.clientIp",
+    "httpRequest.country",
+    "httpRequest.httpMethod",
+    "httpRequest.uri",
+    "httpRequest.args",
+    "terminatingRuleId",
+)
 OSD_VERSION = "7.10.2"
 DASHBOARD_TITLE = "wafad: WAF anomaly detection"
 SAVED_OBJECTS_DIR = Path(__file__).resolve().parent / "saved_objects"
@@ -275,18 +286,42 @@ def render_saved_objects(settings: Settings) -> list[dict[str, Any]]:
         ),
     ]  # fmt: skip
     objects.extend(visualizations)
-    objects.append(_dashboard(settings, visualizations))
+    search = _suspicious_requests_search(settings, raw_ip)
+    objects.append(search)
+    objects.append(_dashboard(settings, [*visualizations, search]))
     return objects
 
 
-def _dashboard(settings: Settings, visualizations: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+def _suspicious_requests_search(settings: Settings, index_pattern_id: str) -> dict[str, Any]:
+    """A saved search (Discover) of requests with a bad action, status, method or source, newest first."""
+    source = json.loads(_search_source("action_bad:1 or status_bad:1 or method_bad:1 or source_bad:1"))
+    source |= {"highlightAll": True, "version": True}
+    return {
+        "type": "search",
+        "id": object_id(settings, "suspicious-requests"),
+        "attributes": {
+            "title": "wafad - suspicious requests",
+            "description": "Requests with a bad action, status, method or source (uri and args shown as text)",
+            "hits": 0,
+            "columns": list(SEARCH_COLUMNS),
+            "sort": [["@timestamp", "desc"]],
+            "version": 1,
+            "kibanaSavedObjectMeta": {"searchSourceJSON": json.dumps(source, separators=(",", ":"))},
+        },
+        "references": [{"name": INDEX_REF, "type": "index-pattern", "id": index_pattern_id}],
+        "migrationVersion": {"search": MIGRATION["search"]},
+    }
+
+
+def _dashboard(settings: Settings, panels_of: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     layout = [  # (x, y, w, h) on the 48-column grid, in visualisation order
         (0, 0, 24, 12), (24, 0, 24, 12), (0, 12, 24, 12), (24, 12, 24, 12), (0, 24, 24, 12),
         (24, 24, 8, 14), (32, 24, 8, 14), (40, 24, 8, 14), (0, 38, 24, 12), (24, 38, 24, 12), (0, 50, 24, 10),
+        (24, 50, 24, 16),
     ]  # fmt: skip
     panels, refs = [], []
-    for i, vis in enumerate(visualizations):
-        x, y, w, h = layout[i] if i < len(layout) else (0, 60 + 12 * (i - len(layout)), 24, 12)
+    for i, vis in enumerate(panels_of):
+        x, y, w, h = layout[i] if i < len(layout) else (0, 66 + 12 * (i - len(layout)), 24, 12)
         panels.append(
             {
                 "version": OSD_VERSION,
@@ -296,7 +331,7 @@ def _dashboard(settings: Settings, visualizations: Sequence[Mapping[str, Any]]) 
                 "panelRefName": f"panel_{i}",
             }
         )
-        refs.append({"name": f"panel_{i}", "type": "visualization", "id": vis["id"]})
+        refs.append({"name": f"panel_{i}", "type": vis["type"], "id": vis["id"]})
     return {
         "type": "dashboard",
         "id": object_id(settings, "dashboard"),

@@ -56,10 +56,12 @@ def test_objects_have_the_documented_shape(settings) -> None:
         assert v["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"]
         assert all(r["type"] == "index-pattern" for r in v["references"])
 
+    (search,) = _by_type(objects, "search")
+    assert URI_FIELD in search["attributes"]["columns"] and search["attributes"]["sort"] == [["@timestamp", "desc"]]
     (dash,) = _by_type(objects, "dashboard")
     panels = json.loads(dash["attributes"]["panelsJSON"])
-    assert len(panels) == len(vis) == len(dash["references"])
-    assert {r["id"] for r in dash["references"]} == {v["id"] for v in vis}
+    assert len(panels) == len(vis) + 1 == len(dash["references"])
+    assert {(r["type"], r["id"]) for r in dash["references"]} == {(o["type"], o["id"]) for o in [*vis, search]}
     cells = [(p["gridData"]["x"], p["gridData"]["y"]) for p in panels]
     assert len(set(cells)) == len(cells) and all(p["gridData"]["x"] + p["gridData"]["w"] <= 48 for p in panels)
 
