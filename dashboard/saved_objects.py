@@ -46,6 +46,12 @@ SAVED_OBJECTS_DIR = Path(__file__).resolve().parent / "saved_objects"
 DEFAULT_NDJSON = SAVED_OBJECTS_DIR / "wafad.ndjson"
 
 
+KNOWN_TYPES = frozenset({"index-pattern", "visualization", "search", "dashboard", "config", "query"})
+TOP_LEVEL_KEYS = frozenset(
+    {"type", "id", "attributes", "references", "migrationVersion", "updated_at", "version", "namespaces", "workspaces"}
+)
+
+
 class SavedObjectsError(RuntimeError):
     """The import failed; the message carries OpenSearch Dashboards' errors."""
 
@@ -378,6 +384,11 @@ def validate_saved_objects(lines: Iterable[str]) -> list[dict[str, Any]]:
         for key in ("type", "id", "attributes", "references"):
             if key not in obj:
                 raise ValueError(f"{where}: missing {key!r}")
+        if obj["type"] not in KNOWN_TYPES:
+            raise ValueError(f"{where}: type {obj['type']!r} is not a saved-object type Dashboards imports here")
+        unknown = set(obj) - TOP_LEVEL_KEYS
+        if unknown:
+            raise ValueError(f"{where}: unexpected top-level keys {sorted(unknown)}")
         if not isinstance(obj["id"], str) or not obj["id"]:
             raise ValueError(f"{where}: id must be a non-empty string")
         if not isinstance(obj["attributes"], dict) or not obj["attributes"].get("title"):

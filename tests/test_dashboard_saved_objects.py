@@ -91,6 +91,10 @@ def test_validator_rejects_broken_objects(settings) -> None:
         validate_saved_objects(broken(lambda o: o[3].pop("references")))
     with pytest.raises(json.JSONDecodeError):
         validate_saved_objects(broken(lambda o: o[3]["attributes"].update(visState="{not json")))
+    with pytest.raises(ValueError, match="not a saved-object type"):
+        validate_saved_objects(broken(lambda o: o[3].update(type="visualisation")))
+    with pytest.raises(ValueError, match="unexpected top-level"):
+        validate_saved_objects(broken(lambda o: o[3].update(title="x")))
     with pytest.raises(ValueError, match="duplicate"):
         validate_saved_objects(broken(lambda o: o.append(o[2])))
 
