@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         hours: int = typer.Option(7, help="simulated hours, ending at the start of the current UTC hour"),
-        rate: float = typer.Option(4.0, help="mean requests per second"),
+        rate: float = typer.Option(2.5, help="mean requests per second (2.5: ~53k records in 7 h)"),
         seed: int = typer.Option(7),
         end: str | None = typer.Option(None, help="end of the simulated period (ISO-8601 UTC)"),
         anomaly: list[str] | None = typer.Option(
@@ -137,9 +137,9 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[red]error:[/] {exc}")
                 raise typer.Exit(2) from None
         console.print(f"[cyan]demo[/] orchestrated by {prefect_environment(settings, allow_ephemeral=True)}")
-        from flows.demo import demo_flow
+        from flows.demo import demo_flow, demo_summary
 
-        summary = demo_flow(
+        state = demo_flow(
             hours=hours,
             rate=rate,
             seed=seed,
@@ -147,7 +147,13 @@ def register(app: typer.Typer) -> None:
             anomalies=anomaly or None,
             crosscheck=crosscheck,
             detectors=detector or None,
+            return_state=True,
         )
+        try:
+            summary = demo_summary(state)
+        except Exception as exc:
+            console.print(f"[red]demo failed:[/] {type(exc).__name__}: {exc}")
+            raise typer.Exit(2) from None
         if json_out:
             print(json.dumps(summary, indent=2, default=str))
         else:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flows.common import exported
-from flows.demo import demo_flow, demo_settings
+from flows.demo import demo_flow, demo_settings, demo_summary
 
 
 def test_demo_flow_reconciles_every_hop_and_detects_the_window(prefect_harness, settings, os_client) -> None:
@@ -59,14 +59,17 @@ def test_demo_flow_fails_its_check_when_a_window_is_missed(prefect_harness, sett
     """An injected window that no detector watches is reported as not detected (so `make demo` exits non-zero)."""
     end = datetime(2026, 11, 20, 12, tzinfo=UTC)
     with exported(settings):
-        summary = demo_flow(
+        state = demo_flow(
             hours=2,
             rate=0.3,
             seed=4,
             end=end,
             anomalies=["country@80m+15m[x10]"],
             detectors=["waf-http-status-5xx"],
+            return_state=True,
         )
+    assert state.is_failed() and "not detected" in (state.message or "")
+    summary = demo_summary(state)
     assert not summary["ok"]
     assert any("country window" in p and "not detected" in p for p in summary["problems"])
     assert summary["records"]["simulated"] == summary["records"]["indexed"] + summary["records"]["set_aside"]
