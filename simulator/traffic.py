@@ -22,7 +22,7 @@ from simulator.world import World, grouped_cdf, grouped_choice
 from wafad.catalogue import ACTIONS
 
 BLOCK_SECONDS = 300
-CHUNK_RECORDS = 4096
+CHUNK_RECORDS = 8192
 
 
 class _FieldSampler:

@@ -43,9 +43,11 @@ def test_simulate_into_s3_with_waf_key_layout(settings: Settings, tmp_path: Path
         len(gzip.decompress(s3.get_object(Bucket=settings.bucket, Key=k)["Body"].read()).splitlines()) for k in listed
     )
     assert total == summary.records
-    assert json.loads(labels.read_text()) == summary.labels == [
-        {"field": "country", "start": "2024-05-01T10:03:00Z", "end": "2024-05-01T10:07:00Z", "intensity": 6.0}
-    ]
+    assert (
+        json.loads(labels.read_text())
+        == summary.labels
+        == [{"field": "country", "start": "2024-05-01T10:03:00Z", "end": "2024-05-01T10:07:00Z", "intensity": 6.0}]
+    )
 
 
 def test_simulate_into_bucket_root_uses_the_awslogs_prefix(settings: Settings) -> None:
