@@ -149,3 +149,32 @@ def test_injected_payloads_never_execute(page) -> None:
     # the CSP forbids network access and allows only the page's own script
     csp = unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html).group(1))  # type: ignore[union-attr]
     assert "default-src 'none'" in csp and "connect-src 'none'" in csp and "'unsafe-inline'" not in csp.split(";")[1]
+
+
+DRIVER = """
+var svg = document.querySelector('svg.chart.time');
+var box = svg.getBoundingClientRect();
+svg.dispatchEvent(new MouseEvent('mousemove', {clientX: box.left + box.width * 0.5, clientY: box.top + 60}));
+document.getElementById('only-anomalous').click();
+document.documentElement.setAttribute('data-hidden',
+  String(document.querySelectorAll('.detector.quiet[style*="none"]').length));
+"""
+
+
+def test_hover_readout_and_detector_filter_work(page, tmp_path: Path) -> None:
+    """Drive the page's own handlers with a test-only script (allowed by adding its hash to the CSP)."""
+    from dashboard.render import script_hash
+
+    out, _raw = page
+    html = out.read_text(encoding="utf-8")
+    assert "script-src &#x27;sha256-" in html
+    driven = html.replace("script-src &#x27;", f"script-src &#x27;{script_hash(DRIVER)}&#x27; &#x27;", 1)
+    driven = driven.replace("</body>", f"<script>{DRIVER}</script></body>")
+    (tmp_path / "driven.html").write_text(driven, encoding="utf-8")
+    dom = dump_dom(tmp_path / "driven.html")
+    tip = re.search(r'<div id="tooltip"[^>]*>(.*?)</div>', dom, re.S)
+    assert tip and "display: block" in tip.group(0)
+    lines = tip.group(1).split("\n")
+    assert re.fullmatch(r"2026-03-02 10:\d\d UTC", lines[0]) and lines[1].startswith("requests: ")
+    quiet = dom.count('class="detector quiet"')
+    assert quiet >= 1 and f'data-hidden="{quiet}"' in dom
