@@ -100,6 +100,7 @@ class ResultPoint:
     attribution: dict[str, float | None]
     error: str | None = None
     historical: bool = False
+    executed: int = 0  # execution_end_time (epoch ms), 0 when absent
 
 
 @dataclass
@@ -185,7 +186,25 @@ def parse_result(doc: Mapping[str, Any]) -> ResultPoint:
         attribution=attribution,
         error=str(doc["error"]) if doc.get("error") else None,
         historical=bool(doc.get("task_id")),
+        executed=_executed(doc),
     )
+
+
+def _executed(doc: Mapping[str, Any]) -> int:
+    try:
+        return to_ms(doc.get("execution_end_time") or 0)
+    except (ValueError, TypeError):
+        return 0
+
+
+def latest_per_interval(points: Iterable[ResultPoint]) -> list[ResultPoint]:
+    """One result per interval start, the most recently executed (AD may write an interval twice: cold-start
+    training results, retries, a re-run of the local engine), in time order."""
+    best: dict[int, ResultPoint] = {}
+    for p in points:
+        if p.start not in best or p.executed >= best[p.start].executed:
+            best[p.start] = p
+    return [best[t] for t in sorted(best)]
 
 
 def _engine_id_functions() -> list[Any]:
@@ -285,8 +304,8 @@ def fetch_results(
     order = {spec.name: i for i, spec in enumerate(DETECTORS)}
     out = sorted(groups.values(), key=lambda g: (order.get(g.name, len(order)), g.name, g.entity or ""))
     for g in out:
-        g.realtime.sort(key=lambda p: p.start)
-        g.historical.sort(key=lambda p: p.start)
+        g.realtime = latest_per_interval(g.realtime)
+        g.historical = latest_per_interval(g.historical)
     return out
 
 

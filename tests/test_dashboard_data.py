@@ -227,3 +227,23 @@ def test_large_result_sets_are_read_completely(settings, os_client) -> None:
     groups = fetch_results(os_client, settings.results_index, START_MS, START_MS + 600 * 60_000)
     assert sum(len(g.points) for g in groups) == 3000
     assert {g.name for g in groups} == {"waf-volume"}
+
+
+def test_an_interval_written_twice_counts_once(settings, os_client) -> None:
+    """Cold-start training results, retries or a re-run write an interval again: the latest execution wins."""
+
+    def doc(minute: int, grade: float, executed: int) -> dict:
+        return {
+            "detector_id": "waf-volume",
+            "data_start_time": START_MS + minute * 60_000,
+            "data_end_time": START_MS + (minute + 1) * 60_000,
+            "execution_end_time": executed,
+            "anomaly_grade": grade,
+            "feature_data": [{"feature_id": "f", "feature_name": "requests", "data": 1.0}],
+        }
+
+    docs = [doc(0, 0.0, 1), doc(1, 0.0, 1), doc(1, 0.5, 2), doc(2, 0.9, 5), doc(2, 0.0, 3)]
+    helpers.bulk(os_client, ({"_index": settings.results_index, "_source": d} for d in docs), refresh=True)
+    (group,) = fetch_results(os_client, settings.results_index, START_MS, START_MS + 3 * 60_000)
+    assert [(p.start - START_MS) // 60_000 for p in group.points] == [0, 1, 2]
+    assert [p.grade for p in group.points] == [0.0, 0.5, 0.9]
