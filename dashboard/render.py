@@ -277,6 +277,9 @@ def grade_chart(
     s = start_ms if start_ms is not None else d.start_ms
     chart = reg.new(key, title, s, d.end_ms, height=height, width=width, y_min=0.0, y_max=1.0, y_label="0…1")
     shade_labels(chart, labels)
+    no_data = [(p.start, p.end, f"{hhmm(p.start)}: {p.error}") for p in points if getattr(p, "error", None)]
+    if no_data:
+        chart.shade("no data / error", no_data, GREY)
     chart.bars("anomaly grade", [(p.start, p.grade) for p in points], RED)
     chart.line("confidence", [(p.start, p.confidence) for p in points], BLUE)
     mark_alerts(chart, alerts)

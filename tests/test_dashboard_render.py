@@ -197,3 +197,34 @@ def test_long_series_are_decimated_but_keep_spikes_and_gaps() -> None:
     assert len(coords) <= 4 * chart.plot_w + 2 and len(coords) < n / 4
     assert min(y for _, y in coords) < chart.margin_top + 5  # the 50.0 spike reaches the top
     assert d.count("M") == 2  # the gap breaks the line once
+
+
+def test_no_data_results_are_shaded(settings, os_client, tmp_path: Path) -> None:
+    from opensearchpy import helpers
+
+    docs = [
+        {
+            "detector_id": "waf-volume",
+            "data_start_time": START_MS + m * 60_000,
+            "data_end_time": START_MS + (m + 1) * 60_000,
+            "feature_data": [],
+            "error": f"No data in current window <b>{m}</b>",
+        }
+        if m in (3, 4)
+        else {
+            "detector_id": "waf-volume",
+            "data_start_time": START_MS + m * 60_000,
+            "data_end_time": START_MS + (m + 1) * 60_000,
+            "anomaly_grade": 0.0,
+            "confidence": 0.5,
+            "feature_data": [{"feature_id": "f", "feature_name": "requests", "data": 5.0}],
+        }
+        for m in range(10)
+    ]
+    helpers.bulk(os_client, ({"_index": settings.results_index, "_source": d} for d in docs), refresh=True)
+    html = write_dashboard(settings, START, "2026-06-01T12:10:00Z", tmp_path / "e.html").read_text()
+    panel = html.split('id="detector-waf-volume"')[1].split('<div class="detector')[0]
+    assert '<div class="v">2</div><div class="k">no-data / errors</div>' in panel
+    assert panel.count('class="shade"') == 2 and "No data in current window &lt;b&gt;3&lt;/b&gt;" in panel
+    line = re.search(r'data-series="requests \(actual\)" d="([^"]+)"', panel).group(1)  # type: ignore[union-attr]
+    assert line.count("M") == 2  # the feature line breaks where there was no data
