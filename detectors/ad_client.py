@@ -19,7 +19,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from detectors.errors import ADConnectionError, ADError, DetectorNameConflict, JobRunningError, classify, error_reason
+from detectors.errors import (
+    ADConnectionError,
+    ADError,
+    ADValidationError,
+    DetectorNameConflict,
+    JobRunningError,
+    classify,
+    error_reason,
+)
 
 AD_BASE = "/_plugins/_anomaly_detection/detectors"
 ValidationType = Literal["detector", "model"]
@@ -43,6 +51,10 @@ COMPARED_FIELDS = (
     "recency_emphasis",
     "rules",
 )
+
+
+#: AD refuses to change these on update.
+IMMUTABLE_FIELDS = ("category_field", "result_index")
 
 
 def to_epoch_ms(value: datetime | int | float) -> int:
@@ -259,8 +271,16 @@ class ADClient:
                 if ref is None:
                     raise
         info = self.get(ref.id)
-        if not body_differs(body, info.detector):
+        differs = body_differs(body, info.detector)
+        if not differs:
             return EnsureResult(ref.id, name, "unchanged")
+        frozen = [k for k in differs if k in IMMUTABLE_FIELDS]
+        if frozen:
+            raise ADValidationError(
+                f"detector {name!r} ({ref.id}) differs in {', '.join(frozen)}, which AD cannot update; "
+                "stop and delete it, then run ensure again",
+                operation=f"update {ref.id}",
+            )
         restarted = False
         if info.job_enabled:
             if not restart_if_running:

@@ -224,6 +224,17 @@ def test_ensure_refuses_to_touch_a_running_detector_when_asked(script: Script) -
         _client(script).ensure(body, restart_if_running=False)
 
 
+def test_ensure_refuses_changes_ad_cannot_apply(script: Script) -> None:
+    body = _body("waf-country-hc")
+    script.responses = [
+        (200, _search_hits((DET_ID, "waf-country-hc"))),
+        (200, _get_response(_echo(body, category_field=["httpRequest.clientIp"]))),
+    ]
+    with pytest.raises(ADValidationError, match="category_field, which AD cannot update"):
+        _client(script).ensure(body)
+    assert [r.method for r in script.requests] == ["POST", "GET"]  # no update attempted
+
+
 def test_body_comparison_sees_every_catalogue_detector_as_equal_to_its_echo() -> None:
     for spec in DETECTORS:
         body = _body(spec.name)
