@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
@@ -454,10 +455,12 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
             readout[fname] = vals
             readout[f"{fname} expected"] = [p.expected.get(fname) for p in pts]
     elif entity_groups:
-        ranked = sorted(
-            entity_groups,
-            key=lambda g: (-g.max_grade, -sum((p.features.get(g.feature_names[0]) or 0) for p in g.points)),
-        )
+
+        def volume(g: DetectorResults) -> float:
+            fname = g.feature_names[0] if g.feature_names else ""
+            return sum((p.features.get(fname) or 0.0) for p in g.points)
+
+        ranked = sorted(entity_groups, key=lambda g: (-g.max_grade, -volume(g)))
         times = sorted({p.start for g in ranked[:6] for p in g.points})
         anomalous: list[tuple[int, float | None]] = []
         for i, g in enumerate(ranked[:6]):
@@ -492,9 +495,12 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
         merged = [
             _Merged(
                 t,
+                max(p.end for p in ps),
                 max((p.grade or 0.0) for p in ps),
                 _mean([p.confidence for p in ps]),
                 max((p.score or 0.0) for p in ps),
+                # no data for the detector only when no entity had data
+                "; ".join(sorted({p.error for p in ps if p.error})) if all(p.error for p in ps) else None,
             )
             for t, ps in sorted(by_start.items())
         ]
@@ -571,11 +577,16 @@ def detector_panel(d: DashboardData, reg: ChartRegistry, name: str, groups: list
     )
 
 
+@dataclass
 class _Merged:
     """A result-like point for the HC detector's merged grade strip."""
 
-    def __init__(self, start: int, grade: float, confidence: float | None, score: float) -> None:
-        self.start, self.grade, self.confidence, self.score = start, grade, confidence, score
+    start: int
+    end: int
+    grade: float
+    confidence: float | None
+    score: float
+    error: str | None = None
 
 
 def _mean(values: Iterable[float | None]) -> float | None:

@@ -228,3 +228,16 @@ def test_no_data_results_are_shaded(settings, os_client, tmp_path: Path) -> None
     assert panel.count('class="shade"') == 2 and "No data in current window &lt;b&gt;3&lt;/b&gt;" in panel
     line = re.search(r'data-series="requests \(actual\)" d="([^"]+)"', panel).group(1)  # type: ignore[union-attr]
     assert line.count("M") == 2  # the feature line breaks where there was no data
+
+
+def test_unknown_detectors_and_odd_results_render_escaped() -> None:
+    """A detector outside the catalogue, HC entities with only no-data results, hostile names: still a page."""
+    from dashboard.data import DashboardData, DetectorResults, RawSummary, ResultPoint
+    from dashboard.render import render_html
+
+    no_data = ResultPoint(0, 60_000, None, None, None, None, {}, {}, {}, error="No data <i>x</i>")
+    group = DetectorResults("mystery<script>", "id\u2028<x>", None, entity="k=<v>", realtime=[no_data])
+    raw = RawSummary(interval_ms=60_000, times=list(range(0, 3_600_000, 60_000)), total=[0] * 60, indicators={})
+    html = render_html(DashboardData(0, 3_600_000, {"target": "<t>"}, [group], raw, [], [], []))
+    assert 'id="detector-mystery&lt;script&gt;"' in html and "mystery<script>" not in html
+    assert "k=&lt;v&gt;" in html and "No data &lt;i&gt;x&lt;/i&gt;" in html and "&lt;t&gt;" in html
