@@ -154,7 +154,8 @@ def process_alerts(
     for event in events:
         inc = event.incident
         spec = specs.get(inc.detector_id)
-        end_ms = (inc.end_ms if event.kind == "resolved" else inc.last_anomalous_end_ms) or inc.start_ms + interval_ms
+        so_far = max(inc.last_anomalous_end_ms, inc.last_deviating_end_ms)
+        end_ms = (inc.end_ms if event.kind == "resolved" else so_far) or inc.start_ms + interval_ms
         context = window_context(os_client, f"{settings.index_prefix}-*", spec, inc.start_ms, end_ms, inc.entity)
         message = build_message(event, spec, context, dashboard=dashboard)
         message_id = publish(sns, topic_arn, message)
