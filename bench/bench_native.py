@@ -3,7 +3,7 @@
 Target (issue 9): native points/s >= 10x the reference as AD runs it (bounding-box cache 0). The ratio against
 the reference with cache 1.0 (identical results, faster) is printed too. Each engine is warmed up first on a
 separate short stream (JVM class loading/JIT, numba cache load), then timed on the same stream.
-Run: ``.venv/bin/python -m bench native`` (``WAFAD_BENCH_NATIVE_N`` sets the stream length, default 3000).
+Run: ``.venv/bin/python -m bench native`` (``WAFAD_BENCH_NATIVE_N`` sets the stream length, default 2000).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _timed(make: Callable[[ForestConfig], Engine], cfg: ForestConfig, n: int) ->
 def main() -> None:
     from offline_rcf.jvm import JVMEngine
 
-    n = int(os.environ.get("WAFAD_BENCH_NATIVE_N", "3000"))
+    n = int(os.environ.get("WAFAD_BENCH_NATIVE_N", "2000"))
     cfg = ad_profile(5, seed=7)  # AD real time: bounding_box_cache_fraction 0
     rt = replace(cfg, bbox_cache_fraction=0.0)
     cached = replace(cfg, bbox_cache_fraction=1.0)
