@@ -105,12 +105,12 @@ def test_live_direct_to_firehose(settings: Settings) -> None:
         },
     )
     clock = FakeClock(T0)
-    sc = Scenario(T0, timedelta(seconds=20), 40, [], seed=5)
+    sc = Scenario(T0, timedelta(seconds=1), 520, [], seed=5)  # > 500 records in the second: two batches
     summary = run_live(
         sc, firehose_stream=settings.firehose_stream, firehose_client=firehose, clock=clock.time,
         sleep=clock.sleep, account=settings.aws_account_id, region=settings.aws_region,
     )  # fmt: skip
-    assert summary.objects == [] and 500 < summary.records < 1200
+    assert summary.objects == [] and 500 < summary.records < 750
     decoder = json.JSONDecoder()
     delivered = []
     for obj in s3.list_objects_v2(Bucket=settings.bucket, Prefix="firehose/").get("Contents", []):
