@@ -164,20 +164,17 @@ def valid_ip(value: Any) -> bool:
     return True
 
 
-def _header_value(h: dict[str, Any]) -> str:
+def _header_value(h: dict[str, Any]) -> Any:
+    """The header's value as logged (``value``, the ``myValue`` quirk, or the one other key); not coerced."""
     if "value" in h:
-        value = h["value"]
-    elif "myValue" in h:  # the quirk in AWS's published examples
-        value = h["myValue"]
-    else:
-        value = next((v for k, v in h.items() if k != "name"), "")
-    if type(value) is str:
-        return value
-    return "" if value is None else _as_keyword(value)
+        return h["value"]
+    if "myValue" in h:  # the quirk in AWS's published examples
+        return h["myValue"]
+    return next((v for k, v in h.items() if k != "name"), "")
 
 
-def headers_map(headers: Any) -> dict[str, str]:
-    """WAF's header list as a lower-cased name → value map, credentials dropped."""
+def headers_map(headers: Any) -> dict[str, Any]:
+    """WAF's header list as a lower-cased name → value map, credentials dropped (values as logged)."""
     if isinstance(headers, Mapping):
         headers = [{"name": k, "value": v} for k, v in headers.items()]
     if type(headers) is not list:
@@ -187,12 +184,12 @@ def headers_map(headers: Any) -> dict[str, str]:
     except (KeyError, TypeError):
         pass
     else:
-        if len(fast) == len(headers) and _STR_ONLY.issuperset(map(type, fast.values())):
+        if len(fast) == len(headers):
             if not SENSITIVE_HEADERS.isdisjoint(fast):
                 for name in SENSITIVE_HEADERS.intersection(fast):
                     del fast[name]
             return fast
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     sensitive = SENSITIVE_HEADERS
     for h in headers:
         if type(h) is not dict:
@@ -208,11 +205,15 @@ def headers_map(headers: Any) -> dict[str, str]:
             value = _header_value(h)
         if name in sensitive:
             continue
-        if name in out:
-            out[name] = f"{out[name]}, {value}"
+        if name in out:  # a repeated header: one comma-separated value, as HTTP folds them
+            out[name] = f"{_as_text(out[name])}, {_as_text(value)}"
         else:
             out[name] = value
     return out
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else _as_keyword(value)
 
 
 def _fix_lists(record: dict[str, Any]) -> None:
@@ -344,7 +345,7 @@ if _msgspec is not None:
 
     class _Header(Struct, gc=False):
         name: str
-        value: str
+        value: Raw  # copied through: no string decoding and re-escaping of the bulk of a record's bytes
 
     class _Request(Struct, forbid_unknown_fields=True, gc=False):
         clientIp: _Str = UNSET
