@@ -123,3 +123,13 @@ def test_bad_input_is_rejected():
         e.process([1.0, 2.0, 3.0], 120)
     with pytest.raises(ValueError, match="native TRCF state"):
         NativeEngine.from_state(b"not a state")
+
+
+def test_import_is_light():
+    """``import offline_rcf.native`` must not load numba (compiled on first use) nor the JVM."""
+    import subprocess
+    import sys
+
+    code = "import sys, offline_rcf.native; print('numba' in sys.modules, 'jpype' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
