@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         labels: Path | None = typer.Option(None, "--labels", help="ground-truth labels JSON (simulator --labels)"),
         alerts: Path | None = typer.Option(None, "--alerts", help="alerts sent (JSON list or JSON lines)"),
         crosscheck: Path | None = typer.Option(None, "--crosscheck", help="cross-check report JSON (one or a list)"),
+        demo: bool = typer.Option(False, "--demo", help="read the local demo's indices (after `make demo`)"),
     ) -> None:
         """Write the self-contained HTML dashboard for a time window (opens offline, no network)."""
         from rich.console import Console
@@ -71,11 +72,16 @@ def register(app: typer.Typer) -> None:
         from dashboard.render import write_dashboard
         from wafad.settings import get_settings
 
+        settings = get_settings()
+        if demo:
+            from flows.demo import demo_settings
+
+            settings = demo_settings(settings)
         t0, t1 = parse_when(start), parse_when(end)
         if t1 <= t0:
             raise typer.BadParameter(f"--end ({t1.isoformat()}) must be after --start ({t0.isoformat()})")
         path = write_dashboard(
-            get_settings(),
+            settings,
             t0,
             t1,
             out,

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from dashboard.cli import parse_when
 from dashboard.sample_data import index_window, labels_for_window
 from dashboard.saved_objects import validate_saved_objects
+from wafad.catalogue import DETECTORS
 from wafad.settings import get_settings
 
 START = datetime(2026, 8, 3, 6, 0, tzinfo=UTC)
@@ -102,3 +103,24 @@ def test_parse_when() -> None:
     assert parse_when("2026-08-03T08:00:00+02:00") == START
     with pytest.raises(typer.BadParameter):
         parse_when("now+1h")
+
+
+def test_dashboard_command_reads_the_demo_namespace(settings, os_client, cli_env, tmp_path: Path) -> None:
+    from wafad.cli import app
+
+    demo_module = pytest.importorskip("flows.demo")
+    demo = demo_module.demo_settings(get_settings())
+    assert demo.index_prefix != settings.index_prefix
+    raw, _ = index_window(os_client, demo, START, 5, per_minute=4)
+    try:
+        out = tmp_path / "demo.html"
+        args = ["dashboard", "--start", "2026-08-03T06:00:00Z", "--end", "2026-08-03T06:05:00Z", "--out", str(out)]
+        assert CliRunner().invoke(app, [*args, "--demo"]).exit_code == 0
+        html = out.read_text()
+        assert f'<div class="v">{len(raw)}</div><div class="k">requests</div>' in html
+        assert "no AD results in this window" not in html  # the demo's results index
+        assert CliRunner().invoke(app, args).exit_code == 0
+        assert out.read_text().count("no AD results in this window") == len(DETECTORS)
+    finally:
+        os_client.indices.delete(index=f"{demo.index_prefix}-*", ignore_unavailable=True)
+        os_client.indices.delete(index=demo.results_index, ignore_unavailable=True)
