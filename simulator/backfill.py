@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -65,10 +65,6 @@ def write_labels(path: Path, labels: list[dict[str, Any]]) -> None:
     path.write_text(json.dumps(labels, indent=2) + "\n")
 
 
-def iter_block_lines(model: TrafficModel, block_start: int, lo: int, hi: int) -> Iterator[tuple[int, bytes]]:
-    return model.block_chunks(block_start, lo, hi)
-
-
 def simulate(
     scenario: Scenario,
     out: str,
@@ -115,10 +111,14 @@ def simulate(
             return object_key(account, region, webacl, when, key_hash(scenario.seed, webacl, block_start, part), prefix)
 
         writer = ObjectWriter(sink, key_for)
-        for count, data in model.block_chunks(block_start, lo, hi):
-            total += count
-            writer.write(data)
-        writer.close()
+        try:
+            for count, data in model.block_chunks(block_start, lo, hi):
+                total += count
+                writer.write(data)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
         objects += writer.objects
         if progress is not None:
             progress(n, len(starts))

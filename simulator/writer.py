@@ -131,6 +131,13 @@ class ObjectWriter:
         else:
             self._buf.append(out)
 
+    def abort(self) -> None:
+        """Drop the object being written (after an error): no partial object and no temp file is left."""
+        if self._spool is not None:
+            self._spool.close()
+            Path(self._spool.name).unlink(missing_ok=True)
+        self._comp, self._buf, self._spool = None, [], None
+
     def close(self) -> None:
         """Finish the current object (if any) and hand it to the sink."""
         if self._comp is None:
