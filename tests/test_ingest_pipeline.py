@@ -11,7 +11,6 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 from opensearchpy.exceptions import TransportError
 
@@ -384,33 +383,35 @@ def test_transform_that_crashes_is_retried_then_records_fail_processing(
     assert _count(os_client, settings) == 30
 
 
-@pytest.mark.parametrize("envelope", ["direct", "eventbridge"])
 def test_handler_accepts_direct_and_eventbridge_events(
-    settings: Settings, os_client: Any, waf_samples: list[Path], envelope: str
+    settings: Settings, os_client: Any, waf_samples: list[Path]
 ) -> None:
+    from urllib.parse import quote_plus
+
     from lambdas.s3_to_kinesis import handler
 
     ensure_ingest(settings)
-    key = "AWSLogs/111/WAFLogs/with space+plus.log.gz"
-    _put(settings, key, [json.dumps(r).encode() for r in _records(_samples(waf_samples), 7)])
-    if envelope == "direct":
-        from urllib.parse import quote_plus
-
-        event = {
-            "Records": [
-                {
-                    "eventSource": "aws:s3",
-                    "eventName": "ObjectCreated:Put",
-                    "s3": {"bucket": {"name": settings.bucket}, "object": {"key": quote_plus(key), "size": 1}},
-                }
-            ]
-        }
-    else:
-        event = {
-            "source": "aws.s3",
-            "detail-type": "Object Created",
-            "detail": {"bucket": {"name": settings.bucket}, "object": {"key": key, "size": 1}},
-        }
-    out = handler(event, None, config=config_from_settings(settings))
-    assert out["sent"] == 7 and out["objects"] == 1 and out["batchItemFailures"] == []
-    assert deliver(settings).indexed == 7
+    keys = ["AWSLogs/111/WAFLogs/with space+plus.log.gz", "AWSLogs/111/WAFLogs/éventbridge.log.gz"]
+    for i, key in enumerate(keys):
+        recs = _records(_samples(waf_samples), 7, start_ms=1_700_000_000_000 + i * 10**7)
+        _put(settings, key, [json.dumps(r).encode() for r in recs])
+    direct = {
+        "Records": [
+            {
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": settings.bucket}, "object": {"key": quote_plus(keys[0]), "size": 1}},
+            }
+        ]
+    }
+    eventbridge = {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": settings.bucket}, "object": {"key": keys[1], "size": 1}},
+    }
+    config = config_from_settings(settings)
+    for event in (direct, eventbridge):
+        out = handler(event, None, config=config)
+        assert out["sent"] == 7 and out["objects"] == 1 and out["batchItemFailures"] == []
+    assert deliver(settings).indexed == 14
+    assert _count(os_client, settings) == 14

@@ -245,7 +245,7 @@ def test_fast_path_matches_generic_on_real_samples(waf_samples: list[Path]) -> N
 
 
 @pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.sampled_from(range(7)),
     top=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=4),
