@@ -129,3 +129,18 @@ def test_s3_handler_runs_from_the_zip_against_moto(tmp_path: Path, settings: Set
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"objects": 1, "read": len(lines), "sent": len(waf_samples), "dead_lettered": 1}
+
+
+def test_package_lambdas_command(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from ingest.cli import register
+
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["package-lambdas", "--out", str(tmp_path), "--pure"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.glob("*.zip")) == ["firehose_transform.zip", "s3_to_kinesis.zip"]
+    manifest = json.loads(zipfile.ZipFile(tmp_path / "firehose_transform.zip").read("wafad-lambda.json"))
+    assert manifest["handler"] == "lambdas.firehose_transform.handler" and manifest["bundled"] == {}
