@@ -214,7 +214,16 @@ class LocalFirehose:
 
     # --- reading ---------------------------------------------------------------------------------
     def shard_ids(self) -> list[str]:
-        shards = self._kinesis_call("list_shards", StreamName=self.settings.kinesis_stream, MaxResults=10000)
+        from botocore.exceptions import ClientError
+
+        try:
+            shards = self._kinesis_call("list_shards", StreamName=self.settings.kinesis_stream, MaxResults=10000)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            raise RuntimeError(
+                f"Kinesis stream {self.settings.kinesis_stream!r} not found: run ingest.infra.ensure_ingest first"
+            ) from exc
         return [s["ShardId"] for s in shards["Shards"]]
 
     def _iterator(self, shard_id: str, after: str | None) -> str:

@@ -91,7 +91,12 @@ def relay(
     started = time.monotonic()
     sqs = aws_client("sqs", settings)
     s3 = config.s3 if config is not None and config.s3 is not None else aws_client("s3", settings)
-    url = sqs.get_queue_url(QueueName=settings.s3_events_queue)["QueueUrl"]
+    try:
+        url = sqs.get_queue_url(QueueName=settings.s3_events_queue)["QueueUrl"]
+    except Exception as exc:
+        raise RuntimeError(
+            f"S3 event queue {settings.s3_events_queue!r} not found ({exc}): run ingest.infra.ensure_ingest first"
+        ) from exc
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     report = RelayReport()
     seen: set[str] = set()

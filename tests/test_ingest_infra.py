@@ -70,3 +70,15 @@ def test_ism_policy_and_firehose_request_for_aws() -> None:
         p["ParameterName"]: p["ParameterValue"] for p in dest["ProcessingConfiguration"]["Processors"][0]["Parameters"]
     }
     assert params["LambdaArn"].endswith(":function:f") and params["BufferSizeInMBs"] == "1"
+
+
+def test_relay_and_deliver_say_what_to_do_before_ensure(settings: Settings) -> None:
+    import pytest
+
+    from ingest.delivery import deliver
+    from ingest.s3_events import relay
+
+    with pytest.raises(RuntimeError, match="ensure_ingest"):
+        relay(settings)
+    with pytest.raises(RuntimeError, match="ensure_ingest"):
+        deliver(settings)
