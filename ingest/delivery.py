@@ -188,6 +188,8 @@ class LocalFirehose:
         self._lock = threading.Lock()
         self._executor: ThreadPoolExecutor | None = None
         self._futures: list[Future[None]] = []
+        self._progress: Callable[[int, int], None] | None = None
+        self._transformed = 0  # records through the transform so far (for progress within a page)
         region, account = settings.aws_region, settings.aws_account_id
         self.stream_arn = f"arn:aws:kinesis:{region}:{account}:stream/{settings.kinesis_stream}"
         self.delivery_arn = f"arn:aws:firehose:{region}:{account}:deliverystream/{settings.firehose_stream}"
@@ -239,6 +241,7 @@ class LocalFirehose:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wafad-bulk") as executor:
             self._executor = executor
             try:
+                self._progress = progress
                 self._run(progress)
             finally:
                 self._executor = None
@@ -260,7 +263,7 @@ class LocalFirehose:
                     store.save(shard_id, records[-1]["SequenceNumber"])
                     self.report.shards[shard_id] = self.report.shards.get(shard_id, 0) + users
                     if progress is not None:
-                        progress(self.report.read, self.report.indexed)
+                        progress(self._transformed, self.report.indexed)
                 elif resp.get("MillisBehindLatest", 0) == 0:
                     break
                 else:
@@ -320,6 +323,12 @@ class LocalFirehose:
         }
 
     def invoke(self, batch: list[_Source]) -> None:
+        self._invoke(batch)
+        self._transformed += len(batch)
+        if self._progress is not None:
+            self._progress(self._transformed, self.report.indexed)
+
+    def _invoke(self, batch: list[_Source]) -> None:
         event = self.firehose_event(batch)
         ids = [r["recordId"] for r in event["records"]]
         error = ""
@@ -549,7 +558,8 @@ def deliver(
 ) -> DeliveryReport:
     """Drain the Kinesis stream into OpenSearch as Firehose would (see the module docstring).
 
-    ``progress(read, indexed)`` is called after each page. Clients default to :mod:`wafad.clients`; tests pass
+    ``progress(read, indexed)`` is called after each transform invocation (records read and transformed so far,
+    documents indexed so far) and after each page. Clients default to :mod:`wafad.clients`; tests pass
     wrapped ones to inject faults.
     """
     from wafad.clients import aws_client, opensearch_client

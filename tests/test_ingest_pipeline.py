@@ -94,9 +94,11 @@ def test_good_records_arrive_once_with_indicators(settings: Settings, os_client:
     rep = relay(settings)
     assert rep.read == rep.sent == 120 and rep.dead_lettered == 0
     assert any("TestEvent" in s for s in rep.skipped)
-    dr = deliver(settings)
+    calls: list[tuple[int, int]] = []
+    dr = deliver(settings, progress=lambda read, indexed: calls.append((read, indexed)))
     assert dr.balanced and dr.indexed == 120 and dr.read == 120
     assert _count(os_client, settings) == 120
+    assert calls and calls[-1] == (120, 120) and calls == sorted(calls)
 
     hits = os_client.search(index=f"{settings.index_prefix}-*", body={"size": 200})["hits"]["hits"]
     allow = allow_lists_from_env()
