@@ -96,13 +96,18 @@ def build_deployments(only: list[str] | None = None, paused: bool = False) -> li
     return [specs[n]() for n in names]
 
 
-def serve_all(only: list[str] | None = None, paused: bool = False, limit: int = 4) -> None:
-    """Create the concurrency limits, then serve the deployments until interrupted."""
+def serve_all(only: list[str] | None = None, paused: bool = False, limit: int = 4, ensure: bool = False) -> None:
+    """Create the concurrency limits (and with ``ensure`` the infrastructure, as a flow run), then serve the
+    deployments until interrupted."""
     from prefect import serve
 
     from tasks.common import ensure_concurrency_limits
 
     ensure_concurrency_limits()
+    if ensure:  # before the schedules start: a simulate run must not create indices without the template
+        from flows.ensure_infrastructure import ensure_infrastructure_flow
+
+        ensure_infrastructure_flow()
     serve(*build_deployments(only, paused), limit=limit)
 
 
@@ -110,8 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="serve only this deployment (repeatable)")
     parser.add_argument("--paused", action="store_true", help="create the schedules paused")
+    parser.add_argument("--ensure", action="store_true", help="run ensure-infrastructure before serving")
     args = parser.parse_args(argv)
-    serve_all(only=args.only, paused=args.paused)
+    serve_all(only=args.only, paused=args.paused, ensure=args.ensure)
 
 
 if __name__ == "__main__":

@@ -164,6 +164,7 @@ def register(app: typer.Typer) -> None:
     def serve(
         only: list[str] | None = typer.Option(None, "--only", help="serve only these deployments"),
         paused: bool = typer.Option(False, help="create the schedules paused"),
+        ensure: bool = typer.Option(True, help="run ensure-infrastructure before serving"),
     ) -> None:
         """Start the local stack with a Prefect server and serve every deployment with its schedule."""
         from wafad.settings import get_settings
@@ -180,7 +181,7 @@ def register(app: typer.Typer) -> None:
         out.print(f"[bold]Prefect UI: {ui}[/]  (API {settings.prefect_api_url})")
         from deployments.serve import serve_all
 
-        serve_all(only=only or None, paused=paused)
+        serve_all(only=only or None, paused=paused, ensure=ensure)
 
     @app.command("backfill")
     def backfill(

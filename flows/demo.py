@@ -73,7 +73,8 @@ def demo_settings(base: Settings) -> Settings:
             "bucket": f"{base.bucket}-{ns}",
             "kinesis_stream": f"{base.kinesis_stream}-{ns}",
             "firehose_stream": f"{base.firehose_stream}-{ns}",
-            "index_prefix": f"{base.index_prefix}-{ns}",
+            # a prefix, not a suffix: "waf-logs-demo-*" would overlap the "waf-logs-*" index template
+            "index_prefix": f"{ns}-{base.index_prefix}",
             "results_index": f"{base.results_index}-{ns}",
             "sns_topic": f"{base.sns_topic}-{ns}",
             "s3_events_queue": f"{base.s3_events_queue}-{ns}",
