@@ -80,6 +80,7 @@ class CrossCheckReport:
     feature_names: list[str]
     summary: str = ""
     window_delay_minutes: float | None = None
+    missing_results: int = 0  # single stream: intervals inside the window with no AD result at all
 
     @property
     def disagreements(self) -> list[IntervalCheck]:
@@ -107,6 +108,7 @@ class CrossCheckReport:
             "n_compared": len(compared),
             "n_disagree": len(self.disagreements),
             "n_late_data": sum(i.late_data for i in self.intervals),
+            "n_missing_results": self.missing_results,
             "seeds": self.seeds,
             "feature_names": self.feature_names,
             "window_delay_minutes": self.window_delay_minutes,
@@ -608,9 +610,27 @@ def crosscheck(
         list(opts.seeds),
         names,
         window_delay_minutes=opts.window_delay_minutes,
+        missing_results=0 if spec.is_high_cardinality else missing_intervals(intervals),
     )
     report.verdict, report.summary = _verdict(report, opts)
     return report
+
+
+def missing_intervals(intervals: Sequence[IntervalCheck]) -> int:
+    """Intervals between the first and last checked one that have no AD result (gaps in the grid).
+
+    >>> iv = [IntervalCheck(s, s + 60, 1.0, 0.0, 0, 2, 0, 0, True) for s in (0, 60, 240, 300)]
+    >>> missing_intervals(iv)
+    2
+    """
+    if len(intervals) < 2:
+        return 0
+    starts = np.array(sorted(i.data_start_time for i in intervals), dtype=np.int64)
+    iv = int(np.median(np.array([i.data_end_time - i.data_start_time for i in intervals])))
+    if iv <= 0:
+        return 0
+    gaps = np.diff(starts)
+    return int(sum(round(g / iv) - 1 for g in gaps if g > 1.5 * iv))
 
 
 def _verdict(report: CrossCheckReport, opts: CrossCheckOptions) -> tuple[Verdict, str]:
@@ -627,6 +647,12 @@ def _verdict(report: CrossCheckReport, opts: CrossCheckOptions) -> tuple[Verdict
         + (f", Spearman {report.spearman:.2f}" if report.spearman is not None else "")
         + (f"; {late} disagree because the data changed after AD scored them" if late else "")
         + (f"; {model} disagree on identical inputs" if model else "")
+        + (
+            f"; {report.missing_results} intervals have no AD result (job not running, or zero-grade results "
+            "dropped under indexing pressure)"
+            if report.missing_results
+            else ""
+        )
     )
     if late >= max(2, math.ceil(0.01 * len(compared))):  # seeds never make inputs differ: systematic
         return "inconsistent", text

@@ -135,7 +135,7 @@ def test_identical_inputs_are_consistent(settings, os_client, stream):
     out = report.to_dict()
     assert out["verdict"] == "consistent", out["summary"]
     assert len(out["intervals"]) == N - 2  # the first two job windows start before T0 (window delay)
-    assert out["n_late_data"] == 0
+    assert out["n_late_data"] == 0 and out["n_missing_results"] == 0
     assert out["spearman"] is not None and out["spearman"] > 0.8
     assert not any(i.cause and i.cause.startswith(("late data", "data")) for i in report.intervals)
     burst = [i for i in report.intervals if i.ad_grade and i.ad_grade > 0]
@@ -148,8 +148,10 @@ def test_identical_inputs_are_consistent(settings, os_client, stream):
 def test_late_data_is_caught_with_its_cause(settings, os_client, stream):
     recs, pattern = stream
     plant_ad_results(os_client, settings, recs, "det-late", late=True)
-    report = run(os_client, settings, pattern, "det-late", model_check=True)
     ds, _ = windows()
+    gone = {"range": {"data_start_time": {"gte": int(ds[60]), "lte": int(ds[62]), "format": "epoch_millis"}}}
+    os_client.delete_by_query(index=settings.results_index, body={"query": gone}, refresh=True)  # job was down
+    report = run(os_client, settings, pattern, "det-late", model_check=True)
     late_starts = {int(ds[k]) for k in LATE}
     flagged_late = [i for i in report.intervals if i.late_data]
     assert {i.data_start_time for i in flagged_late} >= late_starts  # every incomplete interval is noticed
@@ -162,6 +164,7 @@ def test_late_data_is_caught_with_its_cause(settings, os_client, stream):
     assert "index now" in in_region[0].cause
     assert report.verdict == "inconsistent", report.summary
     assert "data changed after AD scored" in report.summary
+    assert report.to_dict()["n_missing_results"] == 3 and "3 intervals have no AD result" in report.summary
 
 
 def test_state_persists_and_the_next_check_continues_the_stream(settings, os_client, stream):
