@@ -411,6 +411,11 @@ def _to_document_fast(
 ) -> bytes | None:
     """One typed, validating parse of a well-formed WAF record; rule lists are copied through as raw JSON."""
     assert _msgspec is not None
+    if not data.isascii():  # raw passthrough copies bytes unchecked: make sure they are UTF-8 first
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _UseGeneric from None
     try:
         rec = _DECODER.decode(data)
     except _msgspec.MsgspecError:

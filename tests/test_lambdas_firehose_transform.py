@@ -245,6 +245,15 @@ def test_fast_path_matches_generic_on_real_samples(waf_samples: list[Path]) -> N
 
 
 @pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
+def test_invalid_utf8_is_rejected_by_both_paths(waf_samples: list[Path]) -> None:
+    rec = json.loads(waf_samples[1].read_text())
+    rec["httpRequest"]["headers"] = [{"name": "x-bad", "value": "PLACEHOLDER"}]
+    data = json.dumps(rec).encode().replace(b"PLACEHOLDER", b"\xff\xfe".decode("unicode_escape").encode("latin-1"))
+    fast, generic = _both(data)
+    assert fast == generic == ("rejected", "not JSON")
+
+
+@pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     base=st.sampled_from(range(7)),
