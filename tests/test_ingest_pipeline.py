@@ -386,8 +386,9 @@ def test_transform_that_crashes_is_retried_then_records_fail_processing(
 
 
 def test_handler_accepts_direct_and_eventbridge_events(
-    settings: Settings, os_client: Any, waf_samples: list[Path]
+    settings: Settings, os_client: Any, waf_samples: list[Path], caplog: Any
 ) -> None:
+    import logging
     from urllib.parse import quote_plus
 
     from lambdas.s3_to_kinesis import handler
@@ -413,7 +414,17 @@ def test_handler_accepts_direct_and_eventbridge_events(
     }
     config = config_from_settings(settings)
     for event in (direct, eventbridge):
-        out = handler(event, None, config=config)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="wafad.ingest"):
+            out = handler(event, None, config=config)
         assert out["sent"] == 7 and out["objects"] == 1 and out["batchItemFailures"] == []
+        logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "wafad.ingest"]
+        counts = next(entry for entry in logged if entry["message"] == "s3 to kinesis")
+        assert {k: counts[k] for k in ("read", "sent", "retried", "dead_lettered")} == {
+            "read": 7,
+            "sent": 7,
+            "retried": 0,
+            "dead_lettered": 0,
+        }
     assert deliver(settings).indexed == 14
     assert _count(os_client, settings) == 14
