@@ -562,6 +562,7 @@ def deliver(
     documents indexed so far) and after each page. Clients default to :mod:`wafad.clients`; tests pass
     wrapped ones to inject faults.
     """
+    from ingest.locks import exclusive
     from wafad.clients import aws_client, opensearch_client
 
     if transform is None:
@@ -574,4 +575,5 @@ def deliver(
         os_client=os_client or opensearch_client(settings),
         options=options or DeliveryOptions(),
     )
-    return firehose.run(progress)
+    with exclusive(settings, "delivery"):  # one reader per checkpoint file
+        return firehose.run(progress)

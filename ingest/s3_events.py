@@ -78,8 +78,23 @@ def relay(
 ) -> RelayReport:
     """Drain ``settings.s3_events_queue`` through ``handler`` (default :func:`lambdas.s3_to_kinesis.handler`).
 
-    ``progress(messages_done, messages_seen)`` is called after each batch.
+    ``progress(messages_done, messages_seen)`` is called after each batch. Relays of the same stream run one at
+    a time (:func:`ingest.locks.exclusive`): concurrent Kinesis writers lose records on moto.
     """
+    from ingest.locks import exclusive
+
+    with exclusive(settings, "kinesis-writer"):
+        return _relay(settings, handler, config=config, max_receives=max_receives, progress=progress)
+
+
+def _relay(
+    settings: Settings,
+    handler: Handler | None,
+    *,
+    config: S3ToKinesisConfig | None,
+    max_receives: int,
+    progress: Callable[[int, int], None] | None,
+) -> RelayReport:
     from wafad.clients import aws_client
 
     if handler is None:

@@ -82,3 +82,19 @@ def test_relay_and_deliver_say_what_to_do_before_ensure(settings: Settings) -> N
         relay(settings)
     with pytest.raises(RuntimeError, match="ensure_ingest"):
         deliver(settings)
+
+
+def test_relays_of_one_stream_run_one_at_a_time(settings: Settings) -> None:
+    import threading
+
+    from ingest.locks import exclusive
+    from ingest.s3_events import relay
+
+    ensure_ingest(settings)
+    done = threading.Event()
+    with exclusive(settings, "kinesis-writer"):  # another writer holds the stream
+        worker = threading.Thread(target=lambda: (relay(settings), done.set()))
+        worker.start()
+        assert not done.wait(1.0), "a second Kinesis writer must wait"
+    worker.join(60)
+    assert done.is_set()
