@@ -34,7 +34,7 @@ from tasks.checks import (
 )
 from tasks.dashboard import write_dashboard_task
 from tasks.detect import run_detectors_task
-from tasks.infrastructure import reset_local_resources_task
+from tasks.infrastructure import ensure_concurrency_limits_task, reset_local_resources_task
 from tasks.ingest import deliver_task, relay_task
 from tasks.simulate import simulate_task
 from wafad.catalogue import SEED_DETECTORS
@@ -188,6 +188,7 @@ def demo_flow(
                 reset_local_resources_task(settings)
         with timer("infrastructure"):
             ensure_infrastructure(settings)
+            ensure_concurrency_limits_task()
         with timer("simulate"):
             sim = simulate_task(settings, start, end - start, rate, specs, seed, labels_path)
         with timer("count S3 lines"):
@@ -209,10 +210,13 @@ def demo_flow(
             logger.error("records: %s", p)
 
         with timer("detectors"):
-            reports = run_detectors_task(settings, detect_from, end, mode="realtime", detectors=names)
+            # the local engine replays the past as real time; the AD plugin can only analyse the past historically
+            mode = "realtime" if not settings.uses_ad_plugin else "historical"
+            reports = run_detectors_task(settings, detect_from, end, mode=mode, detectors=names)
         with timer("alerts"):
             sent = process_alerts_task(settings)
-            received = read_inbox_task(settings)
+            # the SQS subscriber queue exists only locally (on AWS the topic's own subscribers receive them)
+            received = read_inbox_task(settings) if settings.is_local else sent
         with timer("score windows"):
             card = score_windows_task(
                 settings, detect_from, end, sim["labels"], sent, detector_names_from_reports(reports)
