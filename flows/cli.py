@@ -86,6 +86,10 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
             ", ".join(win["detectors"]),
         )
     out.print(w)
+    out.print(
+        f"detector results with grade > 0: {summary['detections']} "
+        f"({summary['detections_outside_windows']} outside the windows, scored from {summary['detectors_from']})"
+    )
     a = Table(
         title=f"alerts: {len(summary['alerts_sent'])} sent, {summary['alerts_received']} received via SQS, "
         f"{len(summary['alerts_outside_windows'])} outside the windows",
