@@ -3,28 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 
-_RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_when(text: str, *, now: datetime | None = None) -> datetime:
-    """An ISO-8601 time (UTC when no zone is given), ``now`` or ``now-<N>[smhd]``."""
-    now = now or datetime.now(UTC)
-    m = _RELATIVE.match(text.strip())
-    if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) if m.group(1) else now
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO-8601 time, 'now' or 'now-2h'") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+from wafad.cli_args import parse_when
 
 
 def _read_json(path: Path | None, what: str) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,28 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-_RELATIVE = re.compile(r"^now(?:-(\d+)([smhd]))?$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+from wafad.cli_args import parse_when
+
 console = Console(stderr=True)
-
-
-def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """ISO-8601 (UTC when no zone), ``now`` or ``now-<N>[smhd]``.
-
-    >>> parse_time("2024-03-01T10:00Z").isoformat()
-    '2024-03-01T10:00:00+00:00'
-    >>> parse_time("now-2h", now=datetime(2024, 3, 1, 12, tzinfo=UTC)).hour
-    10
-    """
-    now = now or datetime.now(UTC)
-    m = _RELATIVE.match(text.strip())
-    if m:
-        return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) if m.group(1) else now
-    try:
-        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO-8601 time, 'now' or 'now-2h'") from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def seeds_for(k: int) -> list[int]:
@@ -79,7 +59,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(
                 f"unknown detector(s) {unknown}; the catalogue has: {', '.join(DETECTORS_BY_NAME)}"
             )
-        t0, t1 = parse_time(start), parse_time(end)
+        t0, t1 = parse_when(start), parse_when(end)
         if t1 <= t0:
             raise typer.BadParameter("--end must be after --start")
         settings = get_settings()
@@ -148,8 +128,8 @@ def _replica_command(app: typer.Typer) -> None:
                 rows = score_records(
                     records,
                     spec,
-                    start=parse_time(start) if start else None,
-                    end=parse_time(end) if end else None,
+                    start=parse_when(start) if start else None,
+                    end=parse_when(end) if end else None,
                     interval=timedelta(minutes=settings.detector_interval_minutes),
                     seed=seed,
                     engine=engine,  # type: ignore[arg-type]

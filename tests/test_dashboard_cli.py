@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from dashboard.cli import parse_when
 from dashboard.sample_data import index_window, labels_for_window
 from dashboard.saved_objects import validate_saved_objects
 from wafad.catalogue import DETECTORS
@@ -92,17 +90,6 @@ def test_dashboard_objects_command(cli_env, settings, tmp_path: Path) -> None:
     objects = validate_saved_objects(out.read_text().splitlines())
     titles = {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
     assert f"{settings.index_prefix}-*" in titles
-
-
-def test_parse_when() -> None:
-    now = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
-    assert parse_when("now", now=now) == now
-    assert parse_when("now-90m", now=now) == now - timedelta(minutes=90)
-    assert parse_when("now-2d", now=now) == now - timedelta(days=2)
-    assert parse_when("2026-08-03T06:00:00") == START  # naive means UTC
-    assert parse_when("2026-08-03T08:00:00+02:00") == START
-    with pytest.raises(typer.BadParameter):
-        parse_when("now+1h")
 
 
 def test_dashboard_command_reads_the_demo_namespace(settings, os_client, cli_env, tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from opensearchpy import helpers
 from typer.testing import CliRunner
 
 from alerting.cli import register as register_alerts
-from detectors.cli import parse_when
 from detectors.cli import register as register_detectors
 from ingest.index_template import ensure_index_template
 from wafad.catalogue import DETECTORS, indicators
@@ -67,15 +66,6 @@ def _index(os_client, settings, minutes: int) -> None:
                 }
             )
     helpers.bulk(os_client, docs, refresh=True)
-
-
-def test_parse_when() -> None:
-    now = datetime(2026, 1, 2, 12, tzinfo=UTC)
-    assert parse_when("now", now=now) == now
-    assert parse_when("now-8h", now=now) == now - timedelta(hours=8)
-    assert parse_when("2026-01-01T00:00", now=now) == T0
-    with pytest.raises(typer.BadParameter):
-        parse_when("yesterday", now=now)
 
 
 def test_detectors_and_alerts_commands(cli, settings, os_client) -> None:

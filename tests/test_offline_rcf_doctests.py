@@ -12,7 +12,6 @@ MODULES = [
     "offline_rcf.engine",
     "offline_rcf.features",
     "offline_rcf.crosscheck",
-    "offline_rcf.cli",
 ]
 
 
