@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import typer
@@ -42,10 +42,10 @@ def prefect_environment(settings: Any, *, allow_ephemeral: bool) -> str:
 
 
 def _parse_dt(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    """ISO-8601 (UTC when no zone), ``now`` or ``now-2h`` — the shared sub-command time parser."""
+    from wafad.cli_args import parse_when
+
+    return None if value is None else parse_when(value)
 
 
 def print_demo_summary(summary: dict[str, Any]) -> None:
@@ -189,8 +189,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("backfill")
     def backfill(
-        start: str = typer.Option(..., help="first hour (ISO-8601 UTC; floored to the hour)"),
-        end: str = typer.Option(..., help="end of the range (ISO-8601 UTC, exclusive)"),
+        start: str = typer.Option(..., help="first hour (ISO-8601 UTC, now or now-6h; floored to the hour)"),
+        end: str = typer.Option(..., help="end of the range (ISO-8601 UTC, now or now-1h; exclusive)"),
         wait: bool = typer.Option(False, help="wait for the runs and report their states"),
         direct: bool = typer.Option(False, help="run the backfill flow in this process instead of the deployment"),
     ) -> None:
