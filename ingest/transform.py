@@ -345,7 +345,7 @@ if _msgspec is not None:
 
     class _Header(Struct, gc=False):
         name: str
-        value: Raw  # copied through: no string decoding and re-escaping of the bulk of a record's bytes
+        value: str  # another type (rare) takes the generic path; decoding a str is cheaper than a msgspec.Raw
 
     class _Request(Struct, forbid_unknown_fields=True, gc=False):
         clientIp: _Str = UNSET
@@ -469,7 +469,6 @@ def _to_document_fast(
 def to_document(
     data: bytes,
     allow: Mapping[str, frozenset[str]],
-    *,
     default_event_id: str | None = None,
     drop_actions: frozenset[str] = frozenset(),
 ) -> bytes | None:
