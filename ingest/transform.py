@@ -93,10 +93,13 @@ def _iso_second(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+_MS_SUFFIXES = tuple(f".{ms:03d}Z" for ms in range(1000))
+
+
 def iso_timestamp(epoch_ms: int) -> str:
     """``2019-12-13T23:40:12.771Z`` for epoch milliseconds."""
     second, ms = divmod(epoch_ms, 1000)
-    return f"{_iso_second(second)}.{ms:03d}Z"
+    return _iso_second(second) + _MS_SUFFIXES[ms]
 
 
 def epoch_ms(value: Any) -> int:
@@ -433,7 +436,7 @@ def _to_document_fast(
                 del fast[sensitive]
         req.headers = fast  # type: ignore[assignment]
     ip = req.clientIp
-    if ip is not UNSET and ip is not None and not valid_ip(ip):
+    if ip is not UNSET and ip is not None and _IPV4.fullmatch(ip) is None and not valid_ip(ip):
         raise _UseGeneric
     for name in _LIST_NAMES:
         raw = getattr(rec, name)
@@ -443,7 +446,9 @@ def _to_document_fast(
                 if first != 0x6E:  # "n": null → []
                     raise _UseGeneric
                 setattr(rec, name, _EMPTY_LIST)
-    ms = epoch_ms(None if rec.timestamp is UNSET else rec.timestamp)
+    ms = rec.timestamp
+    if type(ms) is not int or not _SECONDS_BELOW <= ms < _MAX_MS:  # else epoch ms already (the common case)
+        ms = epoch_ms(None if ms is UNSET else ms)
     if drop_actions and rec.action in drop_actions:
         return None
     # UNSET (absent) is not in any allow-list and is not a status, exactly like None: no conversion needed

@@ -276,3 +276,29 @@ def test_fast_path_matches_generic_on_odd_records(
         rec["httpRequest"] = {**rec["httpRequest"], "headers": headers, **req}
     fast, generic = _both(json.dumps(rec).encode())
     assert fast == generic
+
+
+def test_handler_leaves_the_garbage_collector_as_it_found_it(waf_samples: list[Path]) -> None:
+    import gc
+
+    event = kinesis_event([json.loads(p.read_text()) for p in waf_samples])
+    assert gc.isenabled()
+    handler(event, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        handler(event, None)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.skipif(not HAVE_MSGSPEC, reason="the fast path needs msgspec")
+@pytest.mark.parametrize("value", [5, 1.5, None, True, {"a": [1]}, ["x"], 'caf\u00e9 "q" \\ \u2028', ""])
+def test_header_values_of_any_type_give_the_generic_document(waf_samples: list[Path], value: Any) -> None:
+    rec = json.loads(sorted(waf_samples)[0].read_text())
+    rec["httpRequest"]["headers"] = [{"name": "X-Odd", "value": value}, {"name": "Host", "value": "h"}]
+    for data in (json.dumps(rec).encode(), json.dumps(rec, ensure_ascii=False).encode()):
+        fast, generic = _both(data)
+        assert fast == generic and isinstance(fast, dict)
+        assert fast["httpRequest"]["headers"] == {"x-odd": value, "host": "h"}
