@@ -52,7 +52,8 @@ def backfill_flow(
     progress = create_progress_artifact(0.0, description=f"backfill {w0:%Y-%m-%d %H}:00 UTC")
     summary: dict[str, Any] = {"start": w0.isoformat(), "end": w1.isoformat()}
     ensure_concurrency_limits({BACKFILL_LIMIT: 1})
-    with exported(settings), limited(BACKFILL_LIMIT):
+    # a killed backfill's slot frees itself after the 60 s lease, so its re-run does not wait long
+    with exported(settings), limited(BACKFILL_LIMIT, lease_duration=60):
         keys = list_objects_task(settings, w0, w1)
         status = window_status_task(settings, keys)
         incomplete = [s["key"] for s in status if not s["complete"]]

@@ -103,11 +103,14 @@ def settings_or_default(settings: Settings | None) -> Settings:
 
 
 @contextmanager
-def limited(name: str) -> Iterator[None]:
-    """Hold one slot of a global concurrency limit (a no-op when the limit was never created)."""
+def limited(name: str, lease_duration: float = 300) -> Iterator[None]:
+    """Hold one slot of a global concurrency limit (a no-op when the limit was never created).
+
+    The slot is leased and renewed while held; a killed holder's slot frees itself after ``lease_duration`` s.
+    """
     from prefect.concurrency.sync import concurrency
 
-    with concurrency(name, occupy=1, strict=False):
+    with concurrency(name, occupy=1, strict=False, lease_duration=lease_duration):
         yield
 
 
