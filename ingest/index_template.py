@@ -11,6 +11,8 @@ osmem's bulk indexing slows with every indexed field.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from wafad.catalogue import INDICATOR_FIELDS
@@ -110,20 +112,38 @@ def template_body(settings: Settings, *, flat: dict[str, Any] | None = None) -> 
 FALLBACK_FLAT = {"type": "object", "enabled": False}
 
 
+def with_content_hash(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a hash of itself in ``_meta``, so a later ensure can tell "unchanged" without comparing the
+    server's normalised copy (clusters rewrite settings and mapping order)."""
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return {**body, "_meta": {**body.get("_meta", {}), "content_hash": digest}}
+
+
+def _installed_hash(client: Any, name: str) -> str | None:
+    templates = client.indices.get_index_template(name=name).get("index_templates", [])
+    meta = templates[0]["index_template"].get("_meta", {}) if templates else {}
+    return meta.get("content_hash")
+
+
 def ensure_index_template(client: Any, settings: Settings) -> str:
-    """Create or update the template; returns what was done (and whether ``flattened`` had to fall back)."""
+    """Create, update or leave the template; returns what was done (and whether ``flattened`` had to fall back)."""
     from opensearchpy.exceptions import RequestError
 
     name = template_name(settings)
+    preferred = with_content_hash(template_body(settings))
+    fallback = with_content_hash(template_body(settings, flat=FALLBACK_FLAT))
     existed = bool(client.indices.exists_index_template(name=name))
+    wanted = {body["_meta"]["content_hash"] for body in (preferred, fallback)}
+    if existed and _installed_hash(client, name) in wanted:
+        return "unchanged"
     verb = "updated" if existed else "created"
     try:
-        client.indices.put_index_template(name=name, body=template_body(settings))
+        client.indices.put_index_template(name=name, body=preferred)
         if settings.is_local:
             return f"{verb} (local: only the queried fields indexed; rule lists and headers kept in _source)"
         return f"{verb} (flattened rule lists and headers)"
     except RequestError as exc:
         if "flattened" in str(exc) or "composition is invalid" in str(exc):
-            client.indices.put_index_template(name=name, body=template_body(settings, flat=FALLBACK_FLAT))
+            client.indices.put_index_template(name=name, body=fallback)
             return f"{verb} (flattened unsupported here: rule lists and headers kept in _source, not indexed)"
         raise

@@ -25,6 +25,7 @@ def test_ensure_ingest_is_idempotent_and_wires_s3_events(settings: Settings, os_
     second = ensure_ingest(settings)
     assert second["bucket"] == "exists" and second["s3_notification"] == "exists"
     assert second["kinesis_stream"] == "exists" and second["firehose_stream"] == "exists"
+    assert second["index_template"] == "unchanged"
     shards = aws_client("kinesis", settings).list_shards(StreamName=settings.kinesis_stream)["Shards"]
     assert len(shards) == settings.kinesis_shards
     s3, sqs = aws_client("s3", settings), aws_client("sqs", settings)
