@@ -11,10 +11,8 @@ Configuration (environment): ``WAFAD_ALLOW_<FIELD>`` allow-lists (:func:`wafad.c
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from ingest import b64
@@ -54,29 +52,6 @@ def transform_event(
     records = parsed.get("records")
     if not isinstance(records, list):
         raise EventShapeError("Firehose event without a records list")
-    with _gc_paused():
-        out, failed, dropped, total = _transform_records(records, allow, drop_actions)
-    if total > RESPONSE_LIMIT:
-        total = _fit_response(records, out, failed, total)
-    if reasons is not None:
-        reasons.update(failed)
-    log_json(
-        "firehose transform",
-        invocation_id=parsed.invocation_id,
-        records=len(records),
-        ok=len(out) - dropped - len(failed),
-        dropped=dropped,
-        processing_failed=len(failed),
-        response_bytes=total,
-        failures=dict(list(failed.items())[:20]),
-    )
-    return {"records": out}
-
-
-def _transform_records(
-    records: list[Any], allow: Mapping[str, frozenset[str]], drop_actions: frozenset[str]
-) -> tuple[list[dict[str, str]], dict[str, str], int, int]:
-    """The response records, failure reasons, number dropped and response size (bytes, estimated)."""
     out: list[dict[str, str]] = []
     failed: dict[str, str] = {}
     dropped = 0
@@ -109,23 +84,21 @@ def _transform_records(
             payload = encode(doc)
             out.append({"recordId": rid, "result": "Ok", "data": payload})
             total += len(payload) + len(rid) + overhead
-    return out, failed, dropped, total
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while the batch is transformed.
-
-    The loop makes no reference cycles (refcounting frees everything it drops), but each response record is a
-    new dict, so the collector would run every few hundred records and walk the request's objects each time.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+    if total > RESPONSE_LIMIT:
+        total = _fit_response(records, out, failed, total)
+    if reasons is not None:
+        reasons.update(failed)
+    log_json(
+        "firehose transform",
+        invocation_id=parsed.invocation_id,
+        records=len(records),
+        ok=len(out) - dropped - len(failed),
+        dropped=dropped,
+        processing_failed=len(failed),
+        response_bytes=total,
+        failures=dict(list(failed.items())[:20]),
+    )
+    return {"records": out}
 
 
 def _fit_response(records: list[Any], out: list[dict[str, str]], failed: dict[str, str], total: int) -> int:
