@@ -15,7 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 console = Console(stderr=True)
-out = Console()
+#: Wide enough for the summary tables when the output goes to a file or a pipe (rich assumes 80 columns there).
+out = Console() if Console().is_terminal else Console(width=140)
 
 
 def prefect_environment(settings: Any, *, allow_ephemeral: bool) -> str:
@@ -106,6 +107,8 @@ def print_demo_summary(summary: dict[str, Any]) -> None:
         s.add_row(stage, f"{secs:.1f}")
     out.print(s)
     out.print(f"dashboard: [bold]{summary['dashboard']}[/]")
+    if summary.get("target") == "local":
+        out.print("the local stack is still running for you to explore; stop it with [bold]wafad stack down[/]")
     if summary["ok"]:
         out.print("[bold green]demo passed[/]: every record accounted for, every window detected, no false alert")
     else:
