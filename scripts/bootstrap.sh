@@ -46,7 +46,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  log "installing wafad and its dependencies into $VENV (about a minute on a fresh machine)"
+  log "installing wafad and its dependencies into $VENV (a few minutes on a fresh machine)"
   pip_log="$VENV/pip-install.log"
   if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e '.[dev]'; } \
       >"$pip_log" 2>&1; then
