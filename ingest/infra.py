@@ -4,9 +4,10 @@ Firehose delivery stream, index template, ISM policy (production).
 Locally the S3 ObjectCreated notifications go to the SQS queue ``settings.s3_events_queue``, which
 :func:`ingest.s3_events.relay` drains (moto cannot invoke a Lambda). The Firehose delivery stream is created
 locally as a description only (moto never pulls from Kinesis nor runs the transform; :mod:`ingest.delivery`
-does that). On AWS, the Firehose stream needs IAM role, Lambda and domain ARNs that wafad does not own; it is
-created when ``WAFAD_FIREHOSE_ROLE_ARN``, ``WAFAD_TRANSFORM_LAMBDA_ARN`` and ``WAFAD_OPENSEARCH_DOMAIN_ARN`` are
-set (see :func:`firehose_request`), and reported as skipped otherwise.
+does that). The IAM roles and Lambda functions come from :mod:`ingest.aws_resources` (both targets; moto stores
+them); the Firehose stream gets that role and transform function unless ``WAFAD_FIREHOSE_ROLE_ARN`` /
+``WAFAD_TRANSFORM_LAMBDA_ARN`` name others (``WAFAD_OPENSEARCH_DOMAIN_ARN``: see :func:`firehose_request`). On
+aws, S3 ObjectCreated under ``log_prefix`` invokes the ``s3_to_kinesis`` function.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 from wafad.settings import Settings
 
 NOTIFICATION_ID = "wafad-s3-events"
+FIREHOSE_BACKUP_PREFIX = "firehose-backup/"
 
 
 def _bucket(s3: Any, settings: Settings) -> str:
@@ -144,7 +146,7 @@ def firehose_request(
             }
         ],
     }
-    s3_config = {"RoleARN": role_arn, "BucketARN": f"arn:aws:s3:::{settings.bucket}", "Prefix": "firehose-backup/"}
+    s3_config = {"RoleARN": role_arn, "BucketARN": f"arn:aws:s3:::{settings.bucket}", "Prefix": FIREHOSE_BACKUP_PREFIX}
     destination: dict[str, Any] = {
         "RoleARN": role_arn,
         "IndexName": settings.index_prefix,
@@ -167,7 +169,10 @@ def firehose_request(
     }
 
 
-def _firehose(firehose: Any, settings: Settings) -> str:
+def _firehose(
+    firehose: Any, settings: Settings, *, role_arn: str | None = None, transform_arn: str | None = None
+) -> str:
+    """``role_arn``/``transform_arn``: what :mod:`ingest.aws_resources` created; the env variables win."""
     from botocore.exceptions import ClientError
 
     try:
@@ -176,11 +181,10 @@ def _firehose(firehose: Any, settings: Settings) -> str:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-    role = os.environ.get("WAFAD_FIREHOSE_ROLE_ARN", f"arn:aws:iam::{settings.aws_account_id}:role/wafad-firehose")
-    transform = os.environ.get(
-        "WAFAD_TRANSFORM_LAMBDA_ARN",
-        f"arn:aws:lambda:{settings.aws_region}:{settings.aws_account_id}:function:wafad-firehose-transform",
-    )
+    role = os.environ.get("WAFAD_FIREHOSE_ROLE_ARN") or role_arn
+    transform = os.environ.get("WAFAD_TRANSFORM_LAMBDA_ARN") or transform_arn
+    if not (role and transform):
+        return "skipped (set WAFAD_FIREHOSE_ROLE_ARN and WAFAD_TRANSFORM_LAMBDA_ARN to create it)"
     request = firehose_request(
         settings,
         role_arn=role,
@@ -194,14 +198,32 @@ def _firehose(firehose: Any, settings: Settings) -> str:
         dest["DomainARN"] = f"arn:aws:es:{settings.aws_region}:{settings.aws_account_id}:domain/wafad-local"
         dest.pop("ClusterEndpoint", None)
         request["ElasticsearchDestinationConfiguration"] = dest
-    elif not all(os.environ.get(v) for v in ("WAFAD_FIREHOSE_ROLE_ARN", "WAFAD_TRANSFORM_LAMBDA_ARN")):
-        return "skipped (set WAFAD_FIREHOSE_ROLE_ARN and WAFAD_TRANSFORM_LAMBDA_ARN to create it)"
-    firehose.create_delivery_stream(**request)
+    _create_delivery_stream(firehose, settings, request)
     return "created"
+
+
+def _create_delivery_stream(firehose: Any, settings: Settings, request: dict[str, Any]) -> None:
+    """A just-created role takes seconds to become assumable by Firehose on AWS: retry that for a while."""
+    deadline = time.monotonic() + (0 if settings.is_local else 90)
+    while True:
+        try:
+            firehose.create_delivery_stream(**request)
+            return
+        except firehose.exceptions.InvalidArgumentException as exc:
+            if time.monotonic() > deadline or "role" not in str(exc).lower():
+                raise
+            time.sleep(5)
 
 
 def ensure_ingest(settings: Settings) -> dict[str, str]:
     """Create what is missing; returns each resource → what was done (``created``, ``exists``, ...)."""
+    from ingest.aws_resources import (
+        ensure_lambda_functions,
+        ensure_roles,
+        ensure_s3_lambda_notification,
+        function_arn,
+        role_arn,
+    )
     from ingest.index_template import ensure_index_template
     from ingest.ism import ensure_ism_policy
     from wafad.clients import aws_client, opensearch_client
@@ -214,7 +236,15 @@ def ensure_ingest(settings: Settings) -> dict[str, str]:
         out["s3_events_queue"] = state
         out["s3_notification"] = _notification(s3, settings, arn)
     out["kinesis_stream"] = _stream(aws_client("kinesis", settings), settings)
-    out["firehose_stream"] = _firehose(aws_client("firehose", settings), settings)
+    out.update(ensure_roles(settings))
+    out.update(ensure_lambda_functions(settings))
+    out["firehose_stream"] = _firehose(
+        aws_client("firehose", settings),
+        settings,
+        role_arn=role_arn(settings, "firehose"),
+        transform_arn=function_arn(settings, "firehose_transform"),
+    )
+    out.update(ensure_s3_lambda_notification(settings))
     os_client = opensearch_client(settings)
     out["index_template"] = ensure_index_template(os_client, settings)
     out["ism_policy"] = ensure_ism_policy(os_client, settings) if not settings.is_local else "skipped (local)"

@@ -13,7 +13,8 @@ from wafad.settings import Settings
 
 @task(name="ensure-ingest", cache_policy=NO_CACHE, **retrying())
 def ensure_ingest_task(settings: Settings) -> dict[str, Any]:
-    """Bucket, S3 → SQS notification (local), Kinesis, Firehose, index template (+ ISM on aws)."""
+    """Bucket, S3 → SQS notification (local), Kinesis, IAM roles, Lambda functions, Firehose with the transform,
+    S3 → Lambda notification (aws), index template (+ ISM on aws)."""
     from ingest.infra import ensure_ingest
 
     return dict(ensure_ingest(settings))
