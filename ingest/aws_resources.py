@@ -30,7 +30,9 @@ from wafad.settings import Settings
 POLICY_NAME = "wafad-least-privilege"
 PERMISSION_ID = "wafad-s3-invoke"
 LAMBDA_NOTIFICATION_ID = "wafad-s3-to-kinesis"
-FIREHOSE_FAILURE_FOLDERS = ("processing-failed/", "opensearch-failed/")
+#: Where Firehose sets records aside, under the S3 backup prefix: transform failures, and documents OpenSearch
+#: rejected (the contract's ``opensearch-failed/``; Firehose itself appends ``AmazonOpenSearchService-failed/``).
+FIREHOSE_FAILURE_FOLDERS = ("processing-failed/", "opensearch-failed/", "AmazonOpenSearchService-failed/")
 ROLE_KEYS = ("s3_to_kinesis", "firehose_transform", "firehose")
 _DOMAIN_HOST = re.compile(
     r"^(?:https?://)?(?:search|vpc)-(?P<name>[a-z][a-z0-9-]+)-[a-z0-9]+\.[a-z0-9-]+\.es\.amazonaws\.com"

@@ -58,7 +58,7 @@ def test_policies_name_only_this_settings_resources(settings: Settings) -> None:
     assert [r for r in res if r.startswith("arn:aws:kinesis")] == [stream]
     assert [r for r in res if r.startswith("arn:aws:lambda")] == [function_arn(settings, "firehose_transform")]
     s3 = [r for r in res if r.startswith("arn:aws:s3")]
-    assert len(s3) == 2 and all(r.startswith(f"{bucket}/") for r in s3)
+    assert len(s3) == 3 and all(r.startswith(f"{bucket}/firehose-backup/") for r in s3)
     assert any("processing-failed/" in r for r in s3) and any("opensearch-failed/" in r for r in s3)
     trust = trust_documents(settings)
     principals = {k: [st["Principal"]["Service"] for st in d["Statement"]] for k, d in trust.items()}
