@@ -50,24 +50,13 @@ def _parse_dt(value: str | None) -> datetime | None:
 
 
 def print_demo_summary(summary: dict[str, Any]) -> None:
+    from flows.demo import RECORD_COLUMNS
+
     r = summary["records"]
     t = Table(title="records", title_justify="left")
-    for col in ("simulated", "S3 lines", "Kinesis", "delivered", "indexed", "set aside", "searchable"):
+    for col in RECORD_COLUMNS:
         t.add_column(col, justify="right")
-    t.add_row(
-        *(
-            f"{v:,}" if isinstance(v, int) else str(v)
-            for v in (
-                r["simulated"],
-                r["s3_lines"],
-                r["kinesis"],
-                r["delivered"],
-                r["indexed"],
-                r["set_aside"],
-                r["searchable"],
-            )
-        )
-    )
+    t.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in (r[key] for key in RECORD_COLUMNS.values())))
     out.print(t)
     w = Table(title="injected windows", title_justify="left")
     for col in ("field", "window (UTC)", "intensity", "detected", "first detection", "delay", "max grade", "detectors"):

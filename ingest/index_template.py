@@ -15,20 +15,13 @@ import hashlib
 import json
 from typing import Any
 
+from ingest.transform import LIST_FIELDS
 from wafad.catalogue import INDICATOR_FIELDS
 from wafad.settings import Settings
 
 KEYWORD = {"type": "keyword", "ignore_above": 8191}  # 8191 chars * 4 bytes < Lucene's 32766-byte term limit
-FLATTENED_FIELDS = (
-    "terminatingRuleMatchDetails",
-    "ruleGroupList",
-    "rateBasedRuleList",
-    "nonTerminatingMatchingRules",
-    "requestHeadersInserted",
-    "labels",
-    "captchaResponse",
-    "challengeResponse",
-)
+#: The transform's polymorphic list fields, plus the objects whose shape varies between records.
+FLATTENED_FIELDS = (*LIST_FIELDS, "captchaResponse", "challengeResponse")
 
 
 def template_name(settings: Settings) -> str:
