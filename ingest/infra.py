@@ -230,6 +230,10 @@ def ensure_ingest(settings: Settings) -> dict[str, str]:
 
     s3 = aws_client("s3", settings)
     out: dict[str, str] = {"bucket": _bucket(s3, settings)}
+    if not settings.is_local:  # the Athena table over the raw logs (locally `wafad sql` queries them with DuckDB)
+        from wafad.sql_glue import ensure_athena_table
+
+        out.update(ensure_athena_table(settings))
     if settings.is_local:
         sqs = aws_client("sqs", settings)
         _url, arn, state = _events_queue(sqs, settings)

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "alerting.cli",
     "dashboard.cli",
     "flows.cli",
+    "wafad.sql_cli",
 )
 
 
