@@ -126,6 +126,9 @@ def test_glue_table_on_aws_target_is_idempotent(settings: Settings, monkeypatch:
     assert got["Parameters"]["projection.log_time.type"] == "date"
     assert got["Parameters"]["storage.location.template"] == table_location(aws) + "${log_time}"
     assert sd["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+    from flows.ensure_infrastructure import _changes
+
+    assert _changes(ensure_athena_table(aws)) == {}  # what ensure-infrastructure reports as "nothing changed"
     monkeypatch.setenv("WAFAD_WEBACL_NAME", "prod-acl")  # another web ACL: the location changes
     assert ensure_athena_table(aws)["athena_table"] == f"updated ({database}.waf_logs)"
     assert ensure_athena_table(aws)["athena_table"] == "unchanged"

@@ -160,9 +160,8 @@ def _run_saved(
     rows, verdicts = check(segs, counts)
     columns = list(rows[0]) if rows else []
     print_result(columns, [tuple(r.values()) for r in rows], fmt)
-    if fmt == "table":
-        for field, verdict in verdicts.items():
-            print(f"{field}: {verdict}")
+    for field, verdict in verdicts.items():  # after the table; on stderr when the output is data (csv, json)
+        print(f"{field}: {verdict}", file=sys.stdout if fmt == "table" else sys.stderr)
     if any(v.startswith("does NOT") for v in verdicts.values()):
         raise typer.Exit(1)
 

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -128,8 +128,8 @@ def values(params: Params, allow: Mapping[str, frozenset[str]] | None = None) ->
     seed_windows = [w for w in params.windows if w.field in SEED_FIELDS]
     out = {
         "in_window": (
-            f"log_time >= '{(params.start - KEY_TIME_SLACK).strftime(LOG_TIME_FORMAT)}'"
-            f" AND log_time < '{(params.end + KEY_TIME_SLACK).strftime(LOG_TIME_FORMAT)}'"
+            f"log_time >= '{(params.start - KEY_TIME_SLACK).astimezone(UTC).strftime(LOG_TIME_FORMAT)}'"
+            f" AND log_time < '{(params.end + KEY_TIME_SLACK).astimezone(UTC).strftime(LOG_TIME_FORMAT)}'"
             f' AND "timestamp" >= {int(params.start.timestamp() * 1000)}'
             f' AND "timestamp" < {int(params.end.timestamp() * 1000)}'
         ),
