@@ -139,7 +139,6 @@ def values(params: Params, allow: Mapping[str, frozenset[str]] | None = None) ->
         "windows": ", ".join(
             f"({_quote(w.field)}, {w.start_ms}, {w.end_ms}, {float(w.intensity)!r})" for w in seed_windows
         ),
-        **{f"bad_{name}": cond for name, cond in bad_conditions(allow).items()},
         **indicator_sql(allow),
     }
     out["indicator_records"] = (
