@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from ingest import jsoncodec
-from wafad.catalogue import EVENT_ID_FIELD, TIME_FIELD, indicators
+from wafad.catalogue import EVENT_ID_FIELD, TIME_FIELD, indicator_values, indicators
 
 #: Top-level fields that are arrays in some records and null or absent in others.
 LIST_FIELDS = (
@@ -344,11 +344,12 @@ if _msgspec is not None:
     _Short = Annotated[int, Meta(ge=-32768, le=32767)]
     _Long = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
     _Str = str | None | UnsetType
-    _List = Raw | UnsetType  # copied through as raw JSON; checked to be an array or null
+    # arrays of raw JSON elements: msgspec checks they are arrays (or null) without decoding the rules inside
+    _List = list[Raw] | None | UnsetType
 
     class _Header(Struct, gc=False):
         name: str
-        value: str  # another type (rare) takes the generic path; decoding a str is cheaper than a msgspec.Raw
+        value: Raw  # as logged, any JSON type (the generic path keeps it as is too), copied through undecoded
 
     class _Request(Struct, forbid_unknown_fields=True, gc=False):
         clientIp: _Str = UNSET
@@ -403,7 +404,12 @@ if _msgspec is not None:
     _DECODER = _msgspec.json.Decoder(_Record)
     _ENCODER = _msgspec.json.Encoder()
     _LIST_NAMES = tuple(LIST_FIELDS)
-    _EMPTY_LIST = Raw(b"[]")
+
+
+def _null_lists_to_empty(rec: Any) -> None:
+    for name in _LIST_NAMES:
+        if getattr(rec, name) is None:
+            setattr(rec, name, [])
 
 
 def _to_document_fast(
@@ -413,7 +419,6 @@ def _to_document_fast(
     drop_actions: frozenset[str],
 ) -> bytes | None:
     """One typed, validating parse of a well-formed WAF record; rule lists are copied through as raw JSON."""
-    assert _msgspec is not None
     if not data.isascii():  # raw passthrough copies bytes unchecked: make sure they are UTF-8 first
         try:
             data.decode("utf-8")
@@ -431,43 +436,34 @@ def _to_document_fast(
         fast = {h.name.lower(): h.value for h in headers}
         if len(fast) != len(headers):
             raise _UseGeneric  # repeated header names: joined by the generic path
-        if not SENSITIVE_HEADERS.isdisjoint(fast):
-            for sensitive in SENSITIVE_HEADERS.intersection(fast):
-                del fast[sensitive]
+        if not fast.keys().isdisjoint(SENSITIVE_HEADERS):  # looks up the 5 sensitive names, not every header
+            for sensitive in SENSITIVE_HEADERS:
+                fast.pop(sensitive, None)
         req.headers = fast  # type: ignore[assignment]
     ip = req.clientIp
     if ip is not UNSET and ip is not None and _IPV4.fullmatch(ip) is None and not valid_ip(ip):
         raise _UseGeneric
-    for name in _LIST_NAMES:
-        raw = getattr(rec, name)
-        if raw is not UNSET:
-            first = memoryview(raw)[0]
-            if first != 0x5B:  # "["
-                if first != 0x6E:  # "n": null → []
-                    raise _UseGeneric
-                setattr(rec, name, _EMPTY_LIST)
+    if None in (
+        rec.terminatingRuleMatchDetails,
+        rec.ruleGroupList,
+        rec.rateBasedRuleList,
+        rec.nonTerminatingMatchingRules,
+        rec.requestHeadersInserted,
+        rec.labels,
+    ):
+        _null_lists_to_empty(rec)
     ms = rec.timestamp
     if type(ms) is not int or not _SECONDS_BELOW <= ms < _MAX_MS:  # else epoch ms already (the common case)
-        ms = epoch_ms(None if ms is UNSET else ms)
+        ms = rec.timestamp = epoch_ms(None if ms is UNSET else ms)
     if drop_actions and rec.action in drop_actions:
         return None
     # UNSET (absent) is not in any allow-list and is not a status, exactly like None: no conversion needed
-    probe = {
-        "action": rec.action,
-        "httpSourceName": rec.httpSourceName,
-        "httpStatus": rec.httpStatus,
-        "httpRequest": {"country": req.country, "httpMethod": req.httpMethod},
-    }
-    flags = indicators(probe, allow)
+    rec.action_bad, rec.source_bad, rec.status_bad, rec.country_bad, rec.method_bad = indicator_values(
+        rec.action, rec.httpSourceName, rec.httpStatus, req.country, req.httpMethod, allow
+    )
     if not rec.event_id:  # UNSET, None or ""
         rec.event_id = default_event_id or fallback_event_id(data)
-    rec.timestamp = ms
     rec.at_timestamp = iso_timestamp(ms)
-    rec.action_bad = flags["action_bad"]
-    rec.source_bad = flags["source_bad"]
-    rec.status_bad = flags["status_bad"]
-    rec.country_bad = flags["country_bad"]
-    rec.method_bad = flags["method_bad"]
     return _ENCODER.encode(rec)
 
 

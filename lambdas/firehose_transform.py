@@ -11,6 +11,7 @@ Configuration (environment): ``WAFAD_ALLOW_<FIELD>`` allow-lists (:func:`wafad.c
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Mapping, MutableMapping
 from typing import Any
@@ -57,33 +58,41 @@ def transform_event(
     dropped = 0
     total = 16
     decode, encode, overhead = b64.decode, b64.encode, _RECORD_OVERHEAD
-    for i, rec in enumerate(records):
-        try:
-            rid, original, key = rec["recordId"], rec["data"], rec["kinesisRecordMetadata"]["partitionKey"]
-            if type(rid) is not str or type(original) is not str or type(key) is not str or not key:
-                raise TypeError
-        except (KeyError, TypeError):  # DirectPut (no metadata) or an odd record: the careful way
-            rid, original, key = _record_fields(i, rec)
-        try:
-            doc = to_document(decode(original), allow, key, drop_actions)
-        except (RecordRejected, b64.Error) as exc:
-            failed[rid] = str(exc) if isinstance(exc, RecordRejected) else f"data is not base64: {exc}"
-            out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
-            total += len(original) + len(rid) + overhead
-            continue
-        except Exception as exc:  # never fail the batch because of one record
-            failed[rid] = f"unexpected {type(exc).__name__}: {exc}"
-            out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
-            total += len(original) + len(rid) + overhead
-            continue
-        if doc is None:
-            dropped += 1
-            out.append({"recordId": rid, "result": "Dropped", "data": ""})
-            total += len(rid) + overhead
-        else:
-            payload = encode(doc)
-            out.append({"recordId": rid, "result": "Ok", "data": payload})
-            total += len(payload) + len(rid) + overhead
+    # the loop allocates only acyclic objects (strings, bytes, small dicts): pausing the cyclic collector saves
+    # the ~10% it spends re-scanning the event's thousands of dicts on every generation-0 threshold
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for i, rec in enumerate(records):
+            try:
+                rid, original, key = rec["recordId"], rec["data"], rec["kinesisRecordMetadata"]["partitionKey"]
+                if type(rid) is not str or type(original) is not str or type(key) is not str or not key:
+                    raise TypeError
+            except (KeyError, TypeError):  # DirectPut (no metadata) or an odd record: the careful way
+                rid, original, key = _record_fields(i, rec)
+            try:
+                doc = to_document(decode(original), allow, key, drop_actions)
+            except (RecordRejected, b64.Error) as exc:
+                failed[rid] = str(exc) if isinstance(exc, RecordRejected) else f"data is not base64: {exc}"
+                out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
+                total += len(original) + len(rid) + overhead
+                continue
+            except Exception as exc:  # never fail the batch because of one record
+                failed[rid] = f"unexpected {type(exc).__name__}: {exc}"
+                out.append({"recordId": rid, "result": "ProcessingFailed", "data": original})
+                total += len(original) + len(rid) + overhead
+                continue
+            if doc is None:
+                dropped += 1
+                out.append({"recordId": rid, "result": "Dropped", "data": ""})
+                total += len(rid) + overhead
+            else:
+                payload = encode(doc)
+                out.append({"recordId": rid, "result": "Ok", "data": payload})
+                total += len(payload) + len(rid) + overhead
+    finally:
+        if collecting:
+            gc.enable()
     if total > RESPONSE_LIMIT:
         total = _fit_response(records, out, failed, total)
     if reasons is not None:

@@ -66,6 +66,8 @@ def allow_lists_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
 
 
 def _status_bad(status: Any) -> int:
+    if type(status) is int:  # the common case first
+        return 0 if 100 <= status < STATUS_BAD_FROM else 1
     if isinstance(status, bool):
         return 1
     if isinstance(status, int):
@@ -75,18 +77,44 @@ def _status_bad(status: Any) -> int:
     return 1
 
 
+def indicator_values(
+    action: Any,
+    source: Any,
+    status: Any,
+    country: Any,
+    method: Any,
+    allow: Mapping[str, frozenset[str]] = DEFAULT_ALLOW,
+) -> tuple[int, int, int, int, int]:
+    """The five indicators, in :data:`INDICATOR_FIELDS` order, for the five seed values (``None`` = missing).
+
+    >>> indicator_values("ALLOW", "CF", 200, "GB", "GET")
+    (0, 0, 0, 0, 0)
+    >>> indicator_values("BLOCK", None, "503", "-", "XXX")
+    (1, 1, 1, 1, 1)
+    """
+    return (
+        0 if action in allow["action"] else 1,
+        0 if source in allow["httpSourceName"] else 1,
+        _status_bad(status),
+        0 if country in allow["country"] else 1,
+        0 if method in allow["httpMethod"] else 1,
+    )
+
+
 def indicators(record: Mapping[str, Any], allow: Mapping[str, frozenset[str]] = DEFAULT_ALLOW) -> dict[str, int]:
     """The five 0/1 indicator fields for one WAF record (1 = bad; unknown or missing = bad)."""
     req = record.get("httpRequest")
     if not isinstance(req, Mapping):
         req = {}
-    return {
-        "action_bad": 0 if record.get("action") in allow["action"] else 1,
-        "source_bad": 0 if record.get("httpSourceName") in allow["httpSourceName"] else 1,
-        "status_bad": _status_bad(record.get("httpStatus")),
-        "country_bad": 0 if req.get("country") in allow["country"] else 1,
-        "method_bad": 0 if req.get("httpMethod") in allow["httpMethod"] else 1,
-    }
+    values = indicator_values(
+        record.get("action"),
+        record.get("httpSourceName"),
+        record.get("httpStatus"),
+        req.get("country"),
+        req.get("httpMethod"),
+        allow,
+    )
+    return dict(zip(INDICATOR_FIELDS, values, strict=True))
 
 
 # --- detector catalogue ---------------------------------------------------------------------------
