@@ -417,7 +417,8 @@ def _to_document_fast(
     allow: Mapping[str, frozenset[str]],
     default_event_id: str | None,
     drop_actions: frozenset[str],
-) -> bytes | None:
+    buffer: bytearray | None,
+) -> bytes | bytearray | None:
     """One typed, validating parse of a well-formed WAF record; rule lists are copied through as raw JSON."""
     if not data.isascii():  # raw passthrough copies bytes unchecked: make sure they are UTF-8 first
         try:
@@ -464,7 +465,10 @@ def _to_document_fast(
     if not rec.event_id:  # UNSET, None or ""
         rec.event_id = default_event_id or fallback_event_id(data)
     rec.at_timestamp = iso_timestamp(ms)
-    return _ENCODER.encode(rec)
+    if buffer is None:
+        return _ENCODER.encode(rec)
+    _ENCODER.encode_into(rec, buffer)  # no allocation per document: the buffer is truncated to the message
+    return buffer
 
 
 def to_document(
@@ -472,16 +476,18 @@ def to_document(
     allow: Mapping[str, frozenset[str]],
     default_event_id: str | None = None,
     drop_actions: frozenset[str] = frozenset(),
-) -> bytes | None:
+    buffer: bytearray | None = None,
+) -> bytes | bytearray | None:
     """The OpenSearch document (JSON bytes) for one raw record, ``None`` to drop it, or :class:`RecordRejected`.
 
     With msgspec installed, the fast path parses only the fields the transform reads or rewrites and copies the
     rule lists through as raw bytes; anything unusual goes to :func:`to_document_generic`, which defines the
-    result (tests check both give the same documents).
+    result (tests check both give the same documents). Given a ``buffer``, the fast path writes the document
+    into it and returns it (a batch reuses one buffer, so use the result before the next call).
     """
     if _msgspec is not None:
         try:
-            return _to_document_fast(data, allow, default_event_id, drop_actions)
+            return _to_document_fast(data, allow, default_event_id, drop_actions, buffer)
         except _UseGeneric:
             pass
     return to_document_generic(data, allow, default_event_id=default_event_id, drop_actions=drop_actions)
