@@ -141,7 +141,7 @@ def _cpu_seconds(fn: Callable[[dict[str, Any], Any], dict[str, Any]], event: dic
     return elapsed
 
 
-def main(repeats: int = 11) -> float:
+def main(repeats: int = 21) -> float:
     import logging
 
     from ingest.b64 import HAVE_PYBASE64
