@@ -95,7 +95,7 @@ def indicator_values(
     return (
         0 if action in allow["action"] else 1,
         0 if source in allow["httpSourceName"] else 1,
-        _status_bad(status),
+        (0 if 100 <= status < STATUS_BAD_FROM else 1) if type(status) is int else _status_bad(status),
         0 if country in allow["country"] else 1,
         0 if method in allow["httpMethod"] else 1,
     )
