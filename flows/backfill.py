@@ -52,7 +52,8 @@ def backfill_flow(
     progress = create_progress_artifact(0.0, description=f"backfill {w0:%Y-%m-%d %H}:00 UTC")
     summary: dict[str, Any] = {"start": w0.isoformat(), "end": w1.isoformat()}
     ensure_concurrency_limits({BACKFILL_LIMIT: 1})
-    # a killed backfill's slot frees itself after the 60 s lease, so its re-run does not wait long
+    # one backfill at a time; a killed one's slot is free at once locally, after its lease (60 s, the least Prefect
+    # accepts) plus the server's repossessor pass elsewhere (see tasks.common.limited)
     with exported(settings), limited(BACKFILL_LIMIT, lease_duration=60):
         keys = list_objects_task(settings, w0, w1)
         status = window_status_task(settings, keys)
@@ -60,6 +61,7 @@ def backfill_flow(
         summary.update(
             objects=len(keys),
             lines=sum(s["lines"] for s in status),
+            set_aside=sum(s["set_aside"] for s in status),
             indexed_before=sum(s["indexed"] for s in status),
             incomplete=len(incomplete),
         )
@@ -85,11 +87,12 @@ def backfill_flow(
         key="backfill-summary",
         markdown=f"# backfill {w0:%Y-%m-%d %H}:00–{w1:%H}:00 UTC\n\n"
         + md_table(
-            ["objects", "lines", "indexed before", "re-driven", "indexed after", "still incomplete"],
+            ["objects", "lines", "set aside", "indexed before", "re-driven", "indexed after", "still incomplete"],
             [
                 [
                     summary["objects"],
                     summary["lines"],
+                    summary["set_aside"],
                     summary["indexed_before"],
                     summary["incomplete"] if redrive else 0,
                     summary["indexed_after"],

@@ -104,10 +104,25 @@ def settings_or_default(settings: Settings | None) -> Settings:
 
 @contextmanager
 def limited(name: str, lease_duration: float = 300) -> Iterator[None]:
-    """Hold one slot of a global concurrency limit (a no-op when the limit was never created).
+    """Hold one slot of the concurrency limit ``name`` (every limit here has one slot).
 
-    The slot is leased and renewed while held; a killed holder's slot frees itself after ``lease_duration`` s.
+    On the local target (everything on this machine) the slot is an exclusive lock file in the state folder
+    (:func:`ingest.locks.exclusive`), which the OS frees the moment its holder dies: a killed run's re-run starts at
+    once. A Prefect global concurrency limit would keep a killed holder's slot until its lease expires (the server
+    refuses leases under 60 s) and the server's repossessor frees it, and ephemeral Prefect servers (``wafad
+    backfill --direct`` with no server running, the test harness) never run the repossessor: there the slot stays
+    taken for good and every later run waits forever.
+
+    Elsewhere: the Prefect global concurrency limit ``name`` (a no-op when it was never created), leased and renewed
+    while held (every 0.75 x ``lease_duration``); a killed holder's slot frees itself after ``lease_duration`` s.
     """
+    settings = get_settings()
+    if settings.is_local:
+        from ingest.locks import exclusive
+
+        with exclusive(settings, name):
+            yield
+        return
     from prefect.concurrency.sync import concurrency
 
     with concurrency(name, occupy=1, strict=False, lease_duration=lease_duration):

@@ -17,20 +17,50 @@ from prefect.cache_policies import NO_CACHE
 from tasks.common import retrying
 from wafad.settings import Settings
 
+#: Dead-letter reasons a re-drive can cure (the put may succeed next time): those lines are still expected.
+RETRYABLE_DEAD_LETTER_REASONS = frozenset({"kinesis_put_failed"})
+
 
 @dataclass(frozen=True)
 class ObjectStatus:
     key: str
-    lines: int
-    indexed: int
+    lines: int  # non-blank lines
+    indexed: int  # of the lines not set aside, how many are in the index
+    set_aside: int = 0  # lines the S3 → Kinesis stage dead-lettered for good (not JSON, oversize, truncated ...)
 
     @property
     def complete(self) -> bool:
-        return self.indexed >= self.lines
+        return self.indexed >= self.lines - self.set_aside
+
+
+def set_aside_ids(settings: Settings, key: str, *, s3: Any = None) -> set[str]:
+    """Event ids of ``key``'s lines that the S3 → Kinesis stage set aside with a reason no re-drive cures.
+
+    They are in its dead-letter objects, ``<dead_letter_prefix>s3-to-kinesis/<bucket>/<key>/<digest>.ndjson`` (one
+    per run that set something aside), one entry per line with its ``reason`` and ``event_id``.
+    """
+    import json
+
+    from ingest.s3_to_kinesis_core import STAGE
+    from wafad.clients import aws_client
+
+    s3 = s3 or aws_client("s3", settings)
+    prefix = f"{settings.dead_letter_prefix.rstrip('/')}/{STAGE}/{settings.bucket}/{key}/"
+    ids: set[str] = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=settings.bucket, Key=obj["Key"])["Body"]
+            for raw in body.iter_lines():
+                if not raw.strip():
+                    continue
+                entry = json.loads(raw)
+                if entry.get("event_id") and entry.get("reason") not in RETRYABLE_DEAD_LETTER_REASONS:
+                    ids.add(entry["event_id"])
+    return ids
 
 
 def object_status(settings: Settings, key: str, *, s3: Any = None, os_client: Any = None) -> ObjectStatus:
-    """Lines of one S3 object and how many of their documents are in the index."""
+    """Lines of one S3 object, how many were set aside for good, and how many of the others are in the index."""
     from ingest.events import event_id
     from ingest.s3_lines import iter_lines
     from wafad.clients import aws_client, opensearch_client
@@ -39,9 +69,11 @@ def object_status(settings: Settings, key: str, *, s3: Any = None, os_client: An
     os_client = os_client or opensearch_client(settings)
     body = s3.get_object(Bucket=settings.bucket, Key=key)["Body"]
     ids = [event_id(settings.bucket, key, line.number) for line in iter_lines(body) if line.data.strip()]
+    aside = set_aside_ids(settings, key, s3=s3)
+    expected = [i for i in ids if i not in aside]
     indexed = 0
-    for i in range(0, len(ids), 1000):
-        chunk = ids[i : i + 1000]
+    for i in range(0, len(expected), 1000):
+        chunk = expected[i : i + 1000]
         resp = os_client.count(
             index=f"{settings.index_prefix}-*",
             body={"query": {"ids": {"values": chunk}}},
@@ -49,7 +81,7 @@ def object_status(settings: Settings, key: str, *, s3: Any = None, os_client: An
             allow_no_indices=True,
         )
         indexed += int(resp["count"])
-    return ObjectStatus(key, len(ids), indexed)
+    return ObjectStatus(key, len(ids), indexed, len(ids) - len(expected))
 
 
 def s3_created_event(bucket: str, keys: list[str], region: str) -> dict[str, Any]:
@@ -111,7 +143,15 @@ def window_status_task(settings: Settings, keys: list[str]) -> list[dict[str, An
     out = []
     for key in keys:
         st = object_status(settings, key, s3=s3, os_client=client)
-        out.append({"key": st.key, "lines": st.lines, "indexed": st.indexed, "complete": st.complete})
+        out.append(
+            {
+                "key": st.key,
+                "lines": st.lines,
+                "indexed": st.indexed,
+                "set_aside": st.set_aside,
+                "complete": st.complete,
+            }
+        )
     return out
 
 

@@ -83,3 +83,52 @@ def test_backfill_window_from_schedule_or_explicit() -> None:
     slot = datetime(2026, 11, 20, 11, 5, 12, tzinfo=UTC)
     assert backfill_window(None, slot) == (HOUR, HOUR + timedelta(hours=1))
     assert backfill_window(HOUR, HOUR + timedelta(hours=2)) == (HOUR, HOUR + timedelta(hours=2))
+
+
+def test_set_aside_lines_do_not_leave_the_window_incomplete(prefect_harness, settings, os_client) -> None:
+    """Lines the S3 → Kinesis stage dead-lettered for good are not expected in the index; a failed put still is."""
+    import gzip
+    import json
+
+    from ingest.delivery import deliver
+    from ingest.events import event_id
+    from ingest.infra import ensure_ingest
+    from ingest.s3_events import relay
+    from simulator import Scenario, simulate
+    from tasks.redrive import object_status
+    from wafad.clients import aws_client
+
+    s3 = aws_client("s3", settings)
+    with exported(settings):
+        ensure_ingest(settings)
+        simulate(
+            Scenario(start=HOUR, duration=timedelta(minutes=10), rate=0.05, seed=3),
+            s3_log_url(settings),
+            s3_client=s3,
+        )
+        key = list_log_objects(settings, HOUR, HOUR + timedelta(hours=1))[0]
+        good = gzip.decompress(s3.get_object(Bucket=settings.bucket, Key=key)["Body"].read()).splitlines()
+        body = b"\n".join([*good, b"not json {", b"[1, 2]"]) + b"\n"
+        s3.put_object(Bucket=settings.bucket, Key=key, Body=gzip.compress(body))
+        relay(settings)
+        assert deliver(settings).index_failed == 0
+
+        st = object_status(settings, key)
+        assert (st.lines, st.set_aside, st.indexed, st.complete) == (len(good) + 2, 2, len(good), True)
+        summary = backfill_flow(start=HOUR, end=HOUR + timedelta(hours=1), detectors=False)
+        assert summary["set_aside"] == 2
+        assert summary["incomplete"] == 0 and summary["still_incomplete"] == []
+
+        # a put that kept failing is dead-lettered too, but a re-drive can cure it: that line is still expected
+        first = event_id(settings.bucket, key, 1)
+        entry = {"reason": "kinesis_put_failed", "detail": "throttled", "line": 1, "event_id": first}
+        prefix = f"{settings.dead_letter_prefix.rstrip('/')}/s3-to-kinesis/{settings.bucket}/{key}"
+        s3.put_object(Bucket=settings.bucket, Key=f"{prefix}/put-failed.ndjson", Body=json.dumps(entry).encode())
+        os_client.delete_by_query(
+            index=f"{settings.index_prefix}-*", body={"query": {"ids": {"values": [first]}}}, refresh=True
+        )
+        st = object_status(settings, key)
+        assert (st.set_aside, st.indexed, st.complete) == (2, len(good) - 1, False)
+        summary = backfill_flow(start=HOUR, end=HOUR + timedelta(hours=1), detectors=False)
+        assert summary["incomplete"] == 1 and summary["still_incomplete"] == []
+        assert object_status(settings, key).complete
