@@ -9,7 +9,7 @@ idempotency key, so one hour is never processed twice at once.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -108,15 +108,28 @@ def backfill_flow(
 
 
 def fan_out(
-    start: datetime, end: datetime, *, wait: bool = False, deployment: str = DEPLOYMENT
+    start: datetime,
+    end: datetime,
+    *,
+    wait: bool = False,
+    deployment: str = DEPLOYMENT,
+    stale_after_s: float | None = None,
 ) -> list[dict[str, str]]:
     """One run of the backfill deployment per hour of ``[start, end)``, keyed ``backfill-YYYYmmddTHH``.
 
     A second call for the same hour returns the run already there; an hour whose run failed or crashed gets a
-    new run (key suffix ``-rN``) so it completes.
+    new run (key suffix ``-rN``) so it completes. So does an hour whose run is RUNNING but dead: no heartbeat for
+    ``stale_after_s`` (default three heartbeat periods, ``PREFECT_FLOWS_HEARTBEAT_FREQUENCY``; never when
+    heartbeats are off), as when its process was killed together with the runner that would have reported the
+    crash. That run is set CRASHED first.
     """
+    from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+    from prefect.states import Crashed
 
+    if stale_after_s is None and PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value():
+        stale_after_s = 3.0 * PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
     runs = []
     for h0, h1 in hour_windows(start, end):
         key = f"backfill-{h0:%Y%m%dT%H}"
@@ -130,13 +143,41 @@ def fan_out(
                 flow_run_name=idem,
                 timeout=0,
             )
+            state = fr.state.type.value if fr.state else None
+            if state == "RUNNING" and stale_after_s is not None and not alive(fr, stale_after_s):
+                with get_client(sync_client=True) as client:
+                    client.set_flow_run_state(
+                        fr.id, Crashed(message=f"no heartbeat for {stale_after_s:.0f} s: its process died"), force=True
+                    )
+                continue
             # an earlier run of this hour that failed, crashed or was cancelled: start a fresh one
-            if not (fr.state and fr.state.type.value in ("FAILED", "CRASHED", "CANCELLED")):
+            if state not in ("FAILED", "CRASHED", "CANCELLED"):
                 break
         runs.append({"hour": f"{h0:%Y-%m-%dT%H}:00", "name": fr.name, "id": str(fr.id)})
     for run in runs:
         run["state"] = wait_for_run(run["id"]) if wait else run_state(run["id"])
     return runs
+
+
+def alive(fr: Any, stale_after_s: float) -> bool:
+    """A flow run started or sent a heartbeat event within the last ``stale_after_s`` seconds."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOccurredFilter, EventResourceFilter
+
+    since = datetime.now(UTC) - timedelta(seconds=stale_after_s)
+    started = fr.start_time or (fr.state.timestamp if fr.state else None)
+    if started is not None and started > since:
+        return True
+    with get_client(sync_client=True) as client:
+        page = client.read_events(
+            EventFilter(
+                occurred=EventOccurredFilter(since=since),
+                event=EventNameFilter(name=["prefect.flow-run.heartbeat"]),
+                resource=EventResourceFilter(id=[f"prefect.flow-run.{fr.id}"]),
+            ),
+            limit=1,
+        )
+    return bool(page.events)
 
 
 def run_state(run_id: str) -> str:

@@ -3,6 +3,7 @@ nor results, and the fan-out keys runs by hour."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -132,3 +133,34 @@ def test_set_aside_lines_do_not_leave_the_window_incomplete(prefect_harness, set
         summary = backfill_flow(start=HOUR, end=HOUR + timedelta(hours=1), detectors=False)
         assert summary["incomplete"] == 1 and summary["still_incomplete"] == []
         assert object_status(settings, key).complete
+
+
+def test_fan_out_reruns_an_hour_whose_running_run_is_dead(prefect_harness) -> None:
+    """A run left RUNNING by a killed process (no runner left to report the crash) is set CRASHED and re-run once it
+    has been silent for ``stale_after_s``; a live one is left alone."""
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    from flows.backfill import fan_out
+
+    name = f"kill-test-{uuid.uuid4().hex[:8]}"
+    backfill_flow.to_deployment(name=name).apply()
+    deployment = f"backfill/{name}"
+    window = (HOUR, HOUR + timedelta(hours=1))
+    [first] = fan_out(*window, deployment=deployment)
+    assert first["name"] == "backfill-20261120T10" and first["state"] == "SCHEDULED"
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(first["id"], Running(), force=True)  # then its process is SIGKILLed
+
+    # started a moment ago: alive, the same run is returned
+    assert fan_out(*window, deployment=deployment, stale_after_s=600) == [{**first, "state": "RUNNING"}]
+    time.sleep(1.5)
+    [again] = fan_out(*window, deployment=deployment, stale_after_s=1)
+    assert again["name"] == "backfill-20261120T10-r1" and again["state"] == "SCHEDULED"
+    with get_client(sync_client=True) as client:
+        dead = client.read_flow_run(first["id"])
+    assert dead.state.type.value == "CRASHED" and "no heartbeat" in (dead.state.message or "")
+    # the new run is the hour's run from now on
+    assert fan_out(*window, deployment=deployment, stale_after_s=1) == [again]
