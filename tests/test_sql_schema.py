@@ -129,9 +129,11 @@ def test_glue_table_on_aws_target_is_idempotent(settings: Settings, monkeypatch:
     from flows.ensure_infrastructure import _changes
 
     assert _changes(ensure_athena_table(aws)) == {}  # what ensure-infrastructure reports as "nothing changed"
-    monkeypatch.setenv("WAFAD_WEBACL_NAME", "prod-acl")  # another web ACL: the location changes
-    assert ensure_athena_table(aws)["athena_table"] == f"updated ({database}.waf_logs)"
-    assert ensure_athena_table(aws)["athena_table"] == "unchanged"
+    monkeypatch.setenv("WAFAD_WEBACL_NAME", "prod-acl")  # another web ACL (from the environment): the location changes
+    prod = aws.model_copy(update={"webacl_name": Settings(_env_file=None).webacl_name})
+    assert prod.webacl_name == "prod-acl"
+    assert ensure_athena_table(prod)["athena_table"] == f"updated ({database}.waf_logs)"
+    assert ensure_athena_table(prod)["athena_table"] == "unchanged"
 
 
 def test_duckdb_reads_the_real_samples_through_the_ddl_columns(settings: Settings, waf_samples: list[Path]) -> None:
@@ -160,3 +162,10 @@ def test_doctests() -> None:
 
     for module in (wafad.sql_schema, wafad.sql_saved):
         assert doctest.testmod(module).failed == 0
+
+
+def test_default_web_acl_is_the_simulators(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.world import WEBACL_NAME
+
+    monkeypatch.delenv("WAFAD_WEBACL_NAME", raising=False)
+    assert Settings(_env_file=None).webacl_name == WEBACL_NAME

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     # --- resource names --------------------------------------------------------------------
     bucket: str = "wafad-waf-logs"
     log_prefix: str = "AWSLogs/"
+    webacl_name: str = Field(default="wafad-demo", description="web ACL whose logs the Athena table reads")
     dead_letter_prefix: str = "dead-letter/"
     kinesis_stream: str = "wafad-waf-events"
     kinesis_shards: int = Field(default=8, ge=1, le=500)

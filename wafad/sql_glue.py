@@ -3,13 +3,12 @@
 Database: the bucket name with ``[^a-z0-9_]`` → ``_`` (``wafad-waf-logs`` → ``wafad_waf_logs``), so every bucket's
 logs get their own. Location: WAF's key layout under the bucket's log prefix,
 ``s3://<bucket>/[prefix/]AWSLogs/<account>/WAFLogs/<region>/<webacl>/``, partitions projected from the date path
-(``log_time`` = ``yyyy/MM/dd/HH/mm``: no crawler, no ``MSCK REPAIR``). The web ACL name is the simulator's unless
-``WAFAD_WEBACL_NAME`` names yours.
+(``log_time`` = ``yyyy/MM/dd/HH/mm``: no crawler, no ``MSCK REPAIR``). The web ACL is ``settings.webacl_name``
+(``WAFAD_WEBACL_NAME``; the simulator's by default).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -21,15 +20,9 @@ def glue_database(settings: Settings) -> str:
     return re.sub(r"[^a-z0-9_]", "_", settings.bucket.lower())
 
 
-def webacl_name() -> str:
-    from simulator.world import WEBACL_NAME
-
-    return os.environ.get("WAFAD_WEBACL_NAME") or WEBACL_NAME
-
-
 def table_location(settings: Settings, webacl: str | None = None) -> str:
     prefix = settings.log_prefix if settings.log_prefix.endswith("AWSLogs/") else f"{settings.log_prefix}AWSLogs/"
-    acl = webacl or webacl_name()
+    acl = webacl or settings.webacl_name
     return f"s3://{settings.bucket}/{prefix}{settings.aws_account_id}/WAFLogs/{settings.aws_region}/{acl}/"
 
 
