@@ -113,13 +113,15 @@ def redrive_objects(settings: Settings, keys: list[str]) -> dict[str, Any]:
         return {"objects": 0}
     event = s3_created_event(settings.bucket, keys, settings.aws_region)
     if settings.is_local:
+        from ingest.locks import exclusive
         from ingest.s3_events import _accepts_config, config_from_settings
         from lambdas.s3_to_kinesis import handler
 
-        if _accepts_config(handler):
-            result = handler(event, None, config=config_from_settings(settings))
-        else:
-            result = handler(event, None)
+        with exclusive(settings, "kinesis-writer"):  # one writer per stream, as the relay: moto loses records
+            if _accepts_config(handler):
+                result = handler(event, None, config=config_from_settings(settings))
+            else:
+                result = handler(event, None)
         return {"objects": len(keys), **(result if isinstance(result, dict) else {"result": result})}
     import json
 
