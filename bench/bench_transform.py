@@ -156,24 +156,30 @@ def main(repeats: int = 21) -> float:
     check = handler(event, None)
     assert all(r["result"] == "Ok" for r in check["records"]), "every bench record must transform to Ok"
     response_bytes = len(json.dumps(check))
-    # alternate the two, best of `repeats` each: CPU time of this process, so other work on a shared machine
-    # does not count (wall-clock ratios on a loaded 2-core box swing by 2x)
+    # alternate the two, `repeats` runs each: CPU time of this process, so other work on a shared machine does not
+    # count (wall-clock ratios on a loaded 2-core box swing by 2x). Throughput is records over the typical (median)
+    # run, which is what a stream of invocations sees; best-of is printed too (it is more sensitive to one run
+    # that happened to meet an idle machine).
     seed_times, ours_times = [], []
     for _ in range(repeats):
         seed_times.append(_cpu_seconds(seed_handler, event))
         ours_times.append(_cpu_seconds(handler, event))
-    seed_rate, ours_rate = n / min(seed_times), n / min(ours_times)
+    seed_rate, ours_rate = n / statistics.median(seed_times), n / statistics.median(ours_times)
     ratio = ours_rate / seed_rate
-    median_ratio = statistics.median(seed_times) / statistics.median(ours_times)
+    best_ratio = min(seed_times) / min(ours_times)
+    paired = statistics.median(s / o for s, o in zip(seed_times, ours_times, strict=True))
     print(
         f"batch: {n} full-schema records, request {request_bytes / 1e6:.2f} MB, response {response_bytes / 1e6:.2f} MB"
     )
-    print(f"seed per-record transform : {seed_rate:10,.0f} records/s (best of {repeats}, CPU time)")
-    print(f"wafad firehose_transform  : {ours_rate:10,.0f} records/s (best of {repeats}, CPU time)")
+    for name, rate, times in (
+        ("seed per-record transform", seed_rate, seed_times),
+        ("wafad firehose_transform ", ours_rate, ours_times),
+    ):
+        print(f"{name} : {rate:10,.0f} records/s (median of {repeats}, CPU time; best {n / min(times):,.0f})")
     print(
-        f"ratio: {ratio:.2f}x best-vs-best, {median_ratio:.2f}x median-vs-median (target >= {TARGET:.0f}x) "
-        f"{'OK' if ratio >= TARGET else 'BELOW TARGET'}; orjson={HAVE_ORJSON} msgspec={HAVE_MSGSPEC} "
-        f"pybase64={HAVE_PYBASE64}"
+        f"ratio: {ratio:.2f}x records/s (target >= {TARGET:.0f}x) {'OK' if ratio >= TARGET else 'BELOW TARGET'}; "
+        f"best-vs-best {best_ratio:.2f}x; paired {paired:.2f}x; "
+        f"orjson={HAVE_ORJSON} msgspec={HAVE_MSGSPEC} pybase64={HAVE_PYBASE64}"
     )
     return ratio
 
