@@ -13,6 +13,11 @@ from tasks.progress import ProgressReporter
 from wafad.settings import Settings
 
 
+def brief(report: dict[str, Any]) -> str:
+    """A report for one log line: its figures, and only the size of nested tables (e.g. per-shard counts)."""
+    return ", ".join(f"{k}={len(v)} entries" if isinstance(v, dict | list) else f"{k}={v}" for k, v in report.items())
+
+
 def report_dict(report: Any) -> dict[str, Any]:
     """A part's report dataclass (or dict) as a plain dict for artifacts and return values."""
     if dataclasses.is_dataclass(report) and not isinstance(report, type):
@@ -40,7 +45,7 @@ def relay_task(settings: Settings, expected_objects: int | None = None) -> dict[
 
     report = report_dict(relay(settings, handler=handler, progress=progress))
     reporter.finish()
-    get_run_logger().info("relay: %s", report)
+    get_run_logger().info("relay: %s", brief(report))
     return report
 
 
@@ -60,5 +65,5 @@ def deliver_task(settings: Settings, expected: int | None = None) -> dict[str, A
     with limited(OPENSEARCH_BULK_LIMIT):
         report = report_dict(deliver(settings, progress=progress))
     reporter.finish()
-    get_run_logger().info("delivery: %s", report)
+    get_run_logger().info("delivery: %s", brief(report))
     return report
