@@ -19,6 +19,7 @@ def test_demo_flow_reconciles_every_hop_and_detects_the_window(prefect_harness, 
             end=end,
             anomalies=["httpStatus@80m+15m[x10]"],
             detectors=["waf-http-status-5xx"],
+            min_confidence=0.0,  # two hours put the window 20 min after the detectors start (confidence ~0.5)
         )
     r = summary["records"]
     assert r["simulated"] > 1000
