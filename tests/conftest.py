@@ -11,6 +11,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,54 @@ def settings(stack_settings: Settings, tmp_path: Path) -> Settings:
             "kinesis_shards": 2,
         }
     )
+
+
+@pytest.fixture
+def aws_settings(settings: Settings) -> Settings:
+    """``settings`` on the ``aws`` target, its AWS endpoints still the session's moto (and osmem) servers."""
+    from pydantic import SecretStr
+
+    return settings.model_copy(
+        update={
+            "target": "aws",
+            "aws_endpoint_url": settings.moto_url,
+            "opensearch_url": settings.osmem_url,
+            "aws_access_key_id": settings.aws_access_key_id or SecretStr("testing"),
+            "aws_secret_access_key": settings.aws_secret_access_key or SecretStr("testing"),
+        }
+    )
+
+
+@pytest.fixture
+def delivered_hour():
+    """``make(settings, start) -> (records, keys, lines)``: one simulated hour in S3, relayed and delivered, every
+    record indexed; ``keys`` are the hour's S3 objects and ``lines`` their line counts (adding up to ``records``)."""
+    from datetime import timedelta
+
+    from ingest.delivery import deliver
+    from ingest.infra import ensure_ingest
+    from ingest.s3_events import relay
+    from simulator import Scenario, simulate
+    from tasks.checks import list_log_objects, s3_line_count
+    from tasks.simulate import s3_log_url
+    from wafad.clients import aws_client
+
+    def make(settings: Settings, start: datetime) -> tuple[int, list[str], dict[str, int]]:
+        end = start + timedelta(hours=1)
+        ensure_ingest(settings)
+        sim = simulate(
+            Scenario(start=start, duration=end - start, rate=0.4, seed=11),
+            s3_log_url(settings),
+            s3_client=aws_client("s3", settings),
+        )
+        relay(settings)
+        assert deliver(settings).indexed == sim.records
+        keys = list_log_objects(settings, start, end)
+        lines = s3_line_count(settings, keys)
+        assert sum(lines.values()) == sim.records
+        return sim.records, keys, lines
+
+    return make
 
 
 @pytest.fixture

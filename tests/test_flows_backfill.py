@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from flows.backfill import backfill_flow, backfill_window
 from flows.common import exported
-from tasks.checks import indexed_count, list_log_objects, s3_line_count
+from tasks.checks import indexed_count, list_log_objects
 from tasks.simulate import s3_log_url
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -32,35 +32,19 @@ def _historical_results(os_client, settings, detector_id: str) -> list[dict]:
 
 
 def test_backfill_completes_a_damaged_window_once_even_when_run_twice_at_once(
-    prefect_harness, settings, os_client
+    prefect_harness, settings, os_client, delivered_hour
 ) -> None:
     from detectors.local_engine import local_detector_id
-    from ingest.delivery import deliver
     from ingest.events import event_id
-    from ingest.infra import ensure_ingest
-    from ingest.s3_events import relay
-    from simulator import Scenario, simulate
-    from wafad.clients import aws_client
 
     with exported(settings):
-        ensure_ingest(settings)
-        sim = simulate(
-            Scenario(start=HOUR, duration=timedelta(hours=1), rate=0.4, seed=11),
-            s3_log_url(settings),
-            s3_client=aws_client("s3", settings),
-        )
-        relay(settings)
-        report = deliver(settings)
-        assert report.indexed == sim.records
-        keys = list_log_objects(settings, HOUR, HOUR + timedelta(hours=1))
-        lines = s3_line_count(settings, keys)
-        assert sum(lines.values()) == sim.records
+        records, keys, lines = delivered_hour(settings, HOUR)
         # a delivery killed mid-window: the documents of two objects never made it
         lost = [event_id(settings.bucket, key, n) for key in keys[3:5] for n in range(1, lines[key] + 1)]
         os_client.delete_by_query(
             index=f"{settings.index_prefix}-*", body={"query": {"ids": {"values": lost}}}, refresh=True
         )
-        assert indexed_count(settings, HOUR, HOUR + timedelta(hours=1)) == sim.records - len(lost)
+        assert indexed_count(settings, HOUR, HOUR + timedelta(hours=1)) == records - len(lost)
 
         with ThreadPoolExecutor(2) as pool:
             runs = [
@@ -69,7 +53,7 @@ def test_backfill_completes_a_damaged_window_once_even_when_run_twice_at_once(
             ]
             summaries = [r.result(timeout=600) for r in runs]
 
-    assert indexed_count(settings, HOUR, HOUR + timedelta(hours=1)) == sim.records  # every record, once
+    assert indexed_count(settings, HOUR, HOUR + timedelta(hours=1)) == records  # every record, once
     assert all(s["still_incomplete"] == [] for s in summaries)
     # the two runs took turns: exactly one found the damage and re-drove the two objects
     assert sorted(s["incomplete"] for s in summaries) == [0, 2]

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from flows.backfill import backfill_flow
 from flows.common import exported, settings_env
-from tasks.checks import indexed_count, list_log_objects, s3_line_count
-from tasks.simulate import s3_log_url
+from tasks.checks import indexed_count
 
 HOUR = datetime(2026, 11, 20, 10, tzinfo=UTC)
 END = HOUR + timedelta(hours=1)
@@ -79,36 +78,21 @@ def _backfill_process(settings, log: Path) -> subprocess.Popen:
 
 
 def test_backfill_killed_mid_window_then_rerun_completes_it_once(
-    prefect_harness, settings, os_client, tmp_path
+    prefect_harness, settings, os_client, tmp_path, delivered_hour
 ) -> None:
-    from ingest.delivery import deliver
     from ingest.events import event_id
-    from ingest.infra import ensure_ingest
-    from ingest.s3_events import relay
-    from simulator import Scenario, simulate
     from wafad.catalogue import DETECTORS
-    from wafad.clients import aws_client
 
     settings = settings.model_copy(update={"kinesis_shards": SHARDS})
     with exported(settings):
-        ensure_ingest(settings)
-        sim = simulate(
-            Scenario(start=HOUR, duration=timedelta(hours=1), rate=0.4, seed=11),
-            s3_log_url(settings),
-            s3_client=aws_client("s3", settings),
-        )
-        relay(settings)
-        assert deliver(settings).indexed == sim.records
-        keys = list_log_objects(settings, HOUR, END)
-        lines = s3_line_count(settings, keys)
-        assert sum(lines.values()) == sim.records
+        records, keys, lines = delivered_hour(settings, HOUR)
         expected_ids = {event_id(settings.bucket, key, n) for key in keys for n in range(1, lines[key] + 1)}
         # an earlier delivery lost every other object's documents: the backfill has half the window to re-drive
         lost = [event_id(settings.bucket, key, n) for key in keys[::2] for n in range(1, lines[key] + 1)]
         os_client.delete_by_query(
             index=f"{settings.index_prefix}-*", body={"query": {"ids": {"values": lost}}}, refresh=True
         )
-        damaged = sim.records - len(lost)
+        damaged = records - len(lost)
         assert indexed_count(settings, HOUR, END) == damaged
 
         # --- the backfill process, killed mid-window ----------------------------------------------------
@@ -120,9 +104,9 @@ def test_backfill_killed_mid_window_then_rerun_completes_it_once(
             while proc.poll() is None and time.monotonic() - started < 120:
                 indexed = indexed_count(settings, HOUR, END)
                 results = _historical_count(os_client, settings)
-                if damaged < indexed < sim.records:
+                if damaged < indexed < records:
                     at_kill.update(stage="delivering")
-                elif indexed == sim.records and results > 0:
+                elif indexed == records and results > 0:
                     at_kill.update(stage="historical analysis")  # delivery slipped between two polls
                 if at_kill:
                     os.killpg(proc.pid, signal.SIGKILL)
@@ -141,12 +125,12 @@ def test_backfill_killed_mid_window_then_rerun_completes_it_once(
         indexed_after_kill = indexed_count(settings, HOUR, END)
         results_after_kill = _historical_count(os_client, settings)
         print(
-            f"\nkilled after {at_kill['after_s']} s while {at_kill['stage']}: {at_kill['indexed']} of {sim.records} "
+            f"\nkilled after {at_kill['after_s']} s while {at_kill['stage']}: {at_kill['indexed']} of {records} "
             f"indexed ({damaged} before), {at_kill['results']} historical results; "
             f"after the kill {indexed_after_kill} indexed, {results_after_kill} results"
         )
         if at_kill["stage"] == "delivering":
-            assert damaged < indexed_after_kill < sim.records
+            assert damaged < indexed_after_kill < records
             assert results_after_kill == 0
         run = re.search(r"Beginning flow run '([^']+)' for flow 'backfill'", output)
         assert run, output[-3000:]
@@ -161,16 +145,16 @@ def test_backfill_killed_mid_window_then_rerun_completes_it_once(
     print(f"re-run: {rerun_s:.1f} s, { ({k: summary.get(k) for k in shown}) }")
     # the re-run found what the kill left undone, and it did not wait for the dead run's slot
     if at_kill["stage"] == "delivering":
-        assert summary["indexed_before"] == indexed_after_kill < sim.records
+        assert summary["indexed_before"] == indexed_after_kill < records
         assert summary["incomplete"] > 0
     assert rerun_s < 60  # waiting out a 60 s lease (the least Prefect grants) would take longer
     assert summary["still_incomplete"] == []
-    assert summary["indexed_after"] == sim.records
+    assert summary["indexed_after"] == records
     # every S3 record indexed exactly once: the documents are the records' event ids, none missing, none extra
     ids = _indexed_ids(os_client, settings)
-    assert len(ids) == len(set(ids)) == sim.records
+    assert len(ids) == len(set(ids)) == records
     assert set(ids) == expected_ids
-    assert indexed_count(settings, HOUR, END) == sim.records
+    assert indexed_count(settings, HOUR, END) == records
     # one set of historical results: per detector a single task id and one result per interval (and entity)
     docs = _historical_results(os_client, settings)
     by_detector: dict[str, list[dict]] = defaultdict(list)

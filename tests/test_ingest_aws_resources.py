@@ -125,19 +125,13 @@ def test_ensure_ingest_wires_roles_lambdas_and_firehose(settings: Settings, os_c
     assert not notification.get("LambdaFunctionConfigurations")  # locally S3 → SQS only (moto cannot run lambdas)
 
 
-def test_s3_lambda_notification_on_aws_target_is_idempotent(settings: Settings, tmp_path: Path) -> None:
+def test_s3_lambda_notification_on_aws_target_is_idempotent(
+    settings: Settings, aws_settings: Settings, tmp_path: Path
+) -> None:
     aws_client("s3", settings).create_bucket(Bucket=settings.bucket)
     ensure_roles(settings)
     ensure_lambda_functions(settings)
-    aws = settings.model_copy(
-        update={
-            "target": "aws",
-            "aws_endpoint_url": settings.moto_url,
-            "opensearch_url": settings.osmem_url,
-            "aws_access_key_id": settings.aws_access_key_id or _secret("testing"),
-            "aws_secret_access_key": settings.aws_secret_access_key or _secret("testing"),
-        }
-    )
+    aws = aws_settings
     assert ensure_s3_lambda_notification(aws) == {
         "s3_lambda_permission": "created",
         "s3_lambda_notification": "configured",
@@ -153,9 +147,3 @@ def test_s3_lambda_notification_on_aws_target_is_idempotent(settings: Settings, 
     )
     (statement,) = policy["Statement"]
     assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
-
-
-def _secret(value: str) -> Any:
-    from pydantic import SecretStr
-
-    return SecretStr(value)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from wafad.clients import aws_client
 from wafad.settings import Settings
@@ -100,20 +99,8 @@ def test_rendered_ddl_names_the_bucket_layout(settings: Settings) -> None:
     assert parse_ddl(ddl).columns == table().columns
 
 
-def _aws(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={
-            "target": "aws",
-            "aws_endpoint_url": settings.moto_url,
-            "opensearch_url": settings.osmem_url,
-            "aws_access_key_id": settings.aws_access_key_id or SecretStr("testing"),
-            "aws_secret_access_key": settings.aws_secret_access_key or SecretStr("testing"),
-        }
-    )
-
-
-def test_glue_table_on_aws_target_is_idempotent(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    aws = _aws(settings)
+def test_glue_table_on_aws_target_is_idempotent(aws_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    aws = aws_settings
     database = glue_database(aws)
     first = ensure_athena_table(aws)
     assert first == {"glue_database": "created", "athena_table": f"created ({database}.waf_logs)"}
