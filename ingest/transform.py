@@ -176,6 +176,13 @@ def _header_value(h: dict[str, Any]) -> Any:
     return next((v for k, v in h.items() if k != "name"), "")
 
 
+def _drop_credentials(headers: dict[str, Any]) -> None:
+    """Remove the :data:`SENSITIVE_HEADERS` from a lower-cased header map (looks up those few names only)."""
+    if not headers.keys().isdisjoint(SENSITIVE_HEADERS):
+        for name in SENSITIVE_HEADERS:
+            headers.pop(name, None)
+
+
 def headers_map(headers: Any) -> dict[str, Any]:
     """WAF's header list as a lower-cased name → value map, credentials dropped (values as logged)."""
     if isinstance(headers, Mapping):
@@ -188,9 +195,7 @@ def headers_map(headers: Any) -> dict[str, Any]:
         pass
     else:
         if len(fast) == len(headers):
-            if not SENSITIVE_HEADERS.isdisjoint(fast):
-                for name in SENSITIVE_HEADERS.intersection(fast):
-                    del fast[name]
+            _drop_credentials(fast)
             return fast
     out: dict[str, Any] = {}
     sensitive = SENSITIVE_HEADERS
@@ -437,12 +442,10 @@ def _to_document_fast(
         fast = {h.name.lower(): h.value for h in headers}
         if len(fast) != len(headers):
             raise _UseGeneric  # repeated header names: joined by the generic path
-        if not fast.keys().isdisjoint(SENSITIVE_HEADERS):  # looks up the 5 sensitive names, not every header
-            for sensitive in SENSITIVE_HEADERS:
-                fast.pop(sensitive, None)
+        _drop_credentials(fast)
         req.headers = fast  # type: ignore[assignment]
     ip = req.clientIp
-    if ip is not UNSET and ip is not None and _IPV4.fullmatch(ip) is None and not valid_ip(ip):
+    if ip is not UNSET and ip is not None and not valid_ip(ip):
         raise _UseGeneric
     if None in (
         rec.terminatingRuleMatchDetails,

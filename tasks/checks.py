@@ -63,20 +63,15 @@ def split_s3_ref(ref: str, default_bucket: str) -> tuple[str, str]:
 
 def list_log_objects(settings: Settings, start: datetime, end: datetime) -> list[str]:
     """Keys under the log prefix whose WAF time path (``YYYY/MM/DD/HH/mm``) falls in ``[start, end)``."""
-    import re
-
     from wafad.clients import aws_client
+    from wafad.sql_source import key_time
 
     s3 = aws_client("s3", settings)
-    pattern = re.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/(\d{2})/")
     keys: list[str] = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.bucket, Prefix=settings.log_prefix):
         for obj in page.get("Contents", []):
-            m = pattern.search(obj["Key"])
-            if not m:
-                continue
-            t = datetime(*map(int, m.groups()), tzinfo=UTC)
-            if start <= t < end:
+            t = key_time(obj["Key"])
+            if t is not None and start <= t < end:
                 keys.append(obj["Key"])
     return sorted(keys)
 

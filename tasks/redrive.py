@@ -6,7 +6,7 @@ overwrites the documents already there: nothing is doubled, whatever was missing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -145,15 +145,7 @@ def window_status_task(settings: Settings, keys: list[str]) -> list[dict[str, An
     out = []
     for key in keys:
         st = object_status(settings, key, s3=s3, os_client=client)
-        out.append(
-            {
-                "key": st.key,
-                "lines": st.lines,
-                "indexed": st.indexed,
-                "set_aside": st.set_aside,
-                "complete": st.complete,
-            }
-        )
+        out.append({**asdict(st), "complete": st.complete})
     return out
 
 

@@ -66,8 +66,6 @@ def allow_lists_from_env(environ: Mapping[str, str] | None = None) -> dict[str, 
 
 
 def _status_bad(status: Any) -> int:
-    if type(status) is int:  # the common case first
-        return 0 if 100 <= status < STATUS_BAD_FROM else 1
     if isinstance(status, bool):
         return 1
     if isinstance(status, int):
