@@ -9,6 +9,7 @@ idempotency key, so one hour is never processed twice at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,8 @@ from tasks.redrive import clear_historical_results_task, list_objects_task, redr
 from wafad.settings import get_settings
 
 DEPLOYMENT = "backfill/backfill-hourly"
+#: final states of a run that did not complete: :func:`fan_out` starts such an hour again
+FAILED_STATES = ("FAILED", "CRASHED", "CANCELLED")
 
 
 def backfill_window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
@@ -151,12 +154,29 @@ def fan_out(
                     )
                 continue
             # an earlier run of this hour that failed, crashed or was cancelled: start a fresh one
-            if state not in ("FAILED", "CRASHED", "CANCELLED"):
+            if state not in FAILED_STATES:
                 break
         runs.append({"hour": f"{h0:%Y-%m-%dT%H}:00", "name": fr.name, "id": str(fr.id)})
     for run in runs:
         run["state"] = wait_for_run(run["id"]) if wait else run_state(run["id"])
     return runs
+
+
+def failed_runs(runs: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The runs of :func:`fan_out` whose state is failed, crashed or cancelled."""
+    return [r for r in runs if r["state"] in FAILED_STATES]
+
+
+def backfill_here(start: datetime, end: datetime, *, on_hour: Callable[[datetime, str], None] | None = None) -> int:
+    """Run the backfill flow in this process for each hour of ``[start, end)``, one after the other (no deployment,
+    no idempotency key); ``on_hour(hour, state name)`` after each. Returns how many hours did not complete."""
+    failed = 0
+    for h0, h1 in hour_windows(start, end):
+        state = backfill_flow(start=h0, end=h1, return_state=True)
+        if on_hour is not None:
+            on_hour(h0, state.name)
+        failed += 0 if state.is_completed() else 1
+    return failed
 
 
 def alive(fr: Any, stale_after_s: float) -> bool:
@@ -195,6 +215,6 @@ def wait_for_run(run_id: str, timeout_s: float = 3600, poll_s: float = 2.0) -> s
     deadline = time.monotonic() + timeout_s
     while True:
         state = run_state(run_id)
-        if state in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") or time.monotonic() > deadline:
+        if state == "COMPLETED" or state in FAILED_STATES or time.monotonic() > deadline:
             return state
         time.sleep(poll_s)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from simulator.scenario import Scenario
+    from wafad.settings import Settings
 
 console = Console(stderr=True)
 
@@ -40,30 +45,16 @@ def simulate_command(
     flush_seconds: int = typer.Option(60, "--flush-seconds", help="live: write the current object this often"),
 ) -> None:
     """Simulate AWS WAF logs with known anomalies: gzip JSON lines in WAF's S3 layout (or Firehose, live)."""
-    from simulator.scenario import AnomalySpecError, Scenario, parse_anomaly, parse_duration, parse_time
+    from simulator.scenario import AnomalySpecError, scenario_from_options
 
     try:
-        length = parse_duration(duration)
-    except AnomalySpecError as exc:
-        raise _fail(f"--duration: {exc}") from None
-    if length <= timedelta(0):
-        raise _fail("--duration must be positive")
-    if rate <= 0:
-        raise _fail("--rate must be a positive number of requests per second")
-    now = datetime.now(UTC).replace(microsecond=0)
-    try:
-        begin = parse_time(start) if start else (now if live else now - length)
-    except AnomalySpecError as exc:
-        raise _fail(f"--start: {exc}") from None
-    try:
-        anomalies = [parse_anomaly(spec, begin) for spec in anomaly]
+        scenario = scenario_from_options(start, duration, rate, anomaly, seed, live=live)
     except AnomalySpecError as exc:
         raise _fail(str(exc)) from None
     if out is None and not (live and firehose):
         raise _fail("--out is required (a folder or s3://bucket/prefix), except for --live --firehose STREAM")
     if firehose and not live:
         raise _fail("--firehose sends records as they happen: use it with --live")
-    scenario = Scenario(begin, length, rate, anomalies, seed)
 
     from wafad.settings import get_settings
 
@@ -79,7 +70,7 @@ def simulate_command(
         _run_backfill(scenario, out, s3, labels, settings)  # type: ignore[arg-type]
 
 
-def _run_backfill(scenario, out: str, s3, labels: Path | None, settings) -> None:
+def _run_backfill(scenario: Scenario, out: str, s3: Any, labels: Path | None, settings: Settings) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from simulator.backfill import simulate
@@ -111,7 +102,16 @@ def _run_backfill(scenario, out: str, s3, labels: Path | None, settings) -> None
     )
 
 
-def _run_live(scenario, out, s3, firehose, toggle_file, labels, flush_seconds, settings) -> None:
+def _run_live(
+    scenario: Scenario,
+    out: str | None,
+    s3: Any,
+    firehose: str | None,
+    toggle_file: Path | None,
+    labels: Path | None,
+    flush_seconds: int,
+    settings: Settings,
+) -> None:
     from rich.live import Live
 
     from simulator.live import LiveStatus, default_toggle_path, run_live
@@ -161,10 +161,8 @@ def toggle_command(
     toggle_file: Path | None = typer.Option(None, "--toggle-file", help="default <state_dir>/simulator/..."),
 ) -> None:
     """Switch an anomaly of a running ``wafad simulate --live`` on or off."""
-    import re
-
-    from simulator.live import clear_toggle, default_toggle_path, set_toggle
-    from simulator.scenario import DEFAULT_INTENSITY, AnomalySpecError
+    from simulator.live import clear_toggle, default_toggle_path, parse_toggle, set_toggle
+    from simulator.scenario import AnomalySpecError
 
     path = toggle_file or default_toggle_path()
     try:
@@ -174,10 +172,7 @@ def toggle_command(
         else:
             if not spec:
                 raise _fail("give FIELD[xK] to switch on, or --off")
-            m = re.fullmatch(r"([A-Za-z_]+)(?:\[\s*[xX*]?\s*([0-9.]+)\s*\])?", spec.strip())
-            if not m:
-                raise _fail(f"bad toggle {spec!r}: expected FIELD or FIELD[xK], e.g. httpStatus[x5]")
-            active = set_toggle(path, m.group(1), float(m.group(2)) if m.group(2) else DEFAULT_INTENSITY)
+            active = set_toggle(path, *parse_toggle(spec))
     except AnomalySpecError as exc:
         raise _fail(str(exc)) from None
     shown = ", ".join(f"{f} x{k:g}" for f, k in active.items()) or "none"

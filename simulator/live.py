@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -92,6 +93,25 @@ def clear_toggle(path: Path, field_name: str | None = None) -> dict[str, float]:
     toggles = {} if field_name is None else {f: k for f, k in read_toggles(path).items() if f != field_name}
     _write_toggles(path, toggles)
     return toggles
+
+
+_TOGGLE_SPEC = re.compile(r"([A-Za-z_]+)(?:\[\s*[xX*]?\s*([0-9.]+)\s*\])?")
+
+
+def parse_toggle(spec: str) -> tuple[str, float]:
+    """``FIELD`` or ``FIELD[xK]`` (``wafad simulate-toggle``) as ``(field, K)``, K :data:`DEFAULT_INTENSITY` if absent.
+
+    >>> parse_toggle("httpStatus[x4]"), parse_toggle("country")
+    (('httpStatus', 4.0), ('country', 5.0))
+    """
+    m = _TOGGLE_SPEC.fullmatch(spec.strip())
+    try:
+        k = float(m.group(2)) if m and m.group(2) else DEFAULT_INTENSITY
+    except ValueError:  # e.g. [x1.2.3]
+        m = None
+    if not m:
+        raise AnomalySpecError(f"bad toggle {spec!r}: expected FIELD or FIELD[xK], e.g. httpStatus[x5]")
+    return m.group(1), k
 
 
 @dataclass

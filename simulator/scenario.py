@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,3 +199,37 @@ class Scenario:
             if start < end:
                 out.append(Anomaly(a.field, start, end, a.intensity).label())
         return out
+
+
+def scenario_from_options(
+    start: str | None,
+    duration: str,
+    rate: float,
+    anomalies: Sequence[str] = (),
+    seed: int = 0,
+    *,
+    live: bool = False,
+    now: datetime | None = None,
+) -> Scenario:
+    """The scenario ``wafad simulate`` describes; :class:`AnomalySpecError` names the option that is wrong.
+
+    Without ``start``, a backfill ends ``now`` and a live run starts then.
+
+    >>> s = scenario_from_options(None, "10m", 2, ["httpStatus@2m+3m[x5]"], now=datetime(2024, 5, 1, 10, tzinfo=UTC))
+    >>> iso(s.start), s.anomalies[0].label()["start"]
+    ('2024-05-01T09:50:00Z', '2024-05-01T09:52:00Z')
+    """
+    try:
+        length = parse_duration(duration)
+    except AnomalySpecError as exc:
+        raise AnomalySpecError(f"--duration: {exc}") from None
+    if length <= timedelta(0):
+        raise AnomalySpecError("--duration must be positive")
+    if rate <= 0:
+        raise AnomalySpecError("--rate must be a positive number of requests per second")
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    try:
+        begin = parse_time(start) if start else (now if live else now - length)
+    except AnomalySpecError as exc:
+        raise AnomalySpecError(f"--start: {exc}") from None
+    return Scenario(begin, length, rate, [parse_anomaly(spec, begin) for spec in anomalies], seed)

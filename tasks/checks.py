@@ -63,8 +63,8 @@ def split_s3_ref(ref: str, default_bucket: str) -> tuple[str, str]:
 
 def list_log_objects(settings: Settings, start: datetime, end: datetime) -> list[str]:
     """Keys under the log prefix whose WAF time path (``YYYY/MM/DD/HH/mm``) falls in ``[start, end)``."""
+    from queries.source import key_time
     from wafad.clients import aws_client
-    from wafad.sql_source import key_time
 
     s3 = aws_client("s3", settings)
     keys: list[str] = []

@@ -13,11 +13,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from queries.cli import register
 from simulator import Scenario, parse_anomaly, simulate
 from tasks.simulate import s3_log_url
 from wafad.clients import aws_client
 from wafad.settings import Settings, get_settings
-from wafad.sql_cli import register
 
 T0 = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 WINDOW = ["--start", "2024-06-01T08:00Z", "--end", "2024-06-01T08:10Z"]

@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
+from queries.distribution import check, render_distribution
+from queries.engine import open_waf_logs, run
+from queries.run import distribution_counts, render_saved, run_saved, saved_params
+from queries.saved import Params, SavedQueryError, read_labels, render, saved_names
+from queries.source import default_source, list_objects
 from simulator import Scenario, parse_anomaly, simulate
 from tasks.simulate import s3_log_url
 from wafad.catalogue import SEED_FIELDS, indicators
 from wafad.clients import aws_client
 from wafad.settings import Settings
-from wafad.sql_distribution import check, render_distribution
-from wafad.sql_engine import open_waf_logs, run
-from wafad.sql_saved import Params, read_labels, render, saved_names
-from wafad.sql_source import default_source, list_objects
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 SPECS = ["country@10m+6m[x8]", "httpStatus@14m+5m[x10]", "httpMethod@22m+4m[x6]"]
@@ -152,10 +153,10 @@ def test_bad_share_inside_and_outside_each_labelled_window(sim: Sim) -> None:
 
 def _distribution(sim: Sim, windows: list) -> tuple[list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
     sql, segs = render_distribution(Params(START, END, windows=windows))
-    got = _run(sim, sql)
-    counts = {(g["field"], g["segment_start_ms"], g["segment_end_ms"]): (g["requests"], g["bad"]) for g in got}
-    rows, verdicts = check(segs, counts)
-    return got, verdicts, rows
+    with open_waf_logs(sim.settings, None, START, END) as con:
+        result = run(con, sql)
+    rows, verdicts = check(segs, distribution_counts(result))
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows], verdicts, rows
 
 
 def test_distribution_counts_and_verdicts_match_the_ground_truth(sim: Sim) -> None:
@@ -180,3 +181,35 @@ def test_distribution_says_when_the_data_is_not_what_was_asked(sim: Sim) -> None
     _got, verdicts, _rows = _distribution(sim, wrong)
     assert verdicts["country"].startswith("does NOT match")
     assert all(v == "matches" for f, v in verdicts.items() if f != "country")
+
+
+def test_run_saved_is_the_rendered_query_and_the_ground_truth_check(sim: Sim, tmp_path: Path) -> None:
+    params = saved_params("bad_counts", START, END, interval_minutes=5)
+    assert (params.interval_minutes, params.limit, params.windows) == (5, 10, ())
+    counts = run_saved(sim.settings, "bad_counts", params)
+    assert [dict(zip(counts.columns, r, strict=True)) for r in counts.rows] == _run(sim, render("bad_counts", params))
+    assert counts.verdicts == {} and not counts.mismatch
+    assert render_saved("bad_counts", params) == (render("bad_counts", params), [])
+
+    dist = run_saved(sim.settings, "distribution", saved_params("distribution", START, END, labels=sim.labels))
+    assert dist.verdicts == dict.fromkeys(SEED_FIELDS, "matches") and not dist.mismatch
+    rows = [dict(zip(dist.columns, r, strict=True)) for r in dist.rows]
+    assert len(rows) == 3 * 3 + 2 and sum(r["requests"] for r in rows) == len(SEED_FIELDS) * len(sim.window())
+    assert {r["verdict"] for r in rows} == {"ok"}
+
+    wrong = tmp_path / "labels.json"  # the country window was x8
+    wrong.write_text(json.dumps([{**lab, "intensity": 2.0} if lab["field"] == "country" else lab
+                                 for lab in json.loads(sim.labels.read_text())]))  # fmt: skip
+    bad = run_saved(sim.settings, "distribution", saved_params("distribution", START, END, labels=wrong))
+    assert bad.mismatch and bad.verdicts["country"].startswith("does NOT match")
+
+
+@pytest.mark.parametrize(("name", "start", "labels", "message"), [
+    ("nope", START, None, "no saved query 'nope'"),
+    ("counts", None, None, "saved query counts needs --start and --end"),
+    ("bad_share", START, None, "bad_share needs the ground truth: --labels FILE"),
+    ("distribution", START, Path("/no/labels.json"), "labels file '/no/labels.json' does not exist"),
+])  # fmt: skip
+def test_saved_params_say_what_is_missing(name: str, start: datetime | None, labels: Path | None, message: str) -> None:
+    with pytest.raises(SavedQueryError, match=message):
+        saved_params(name, start, END, labels=labels)

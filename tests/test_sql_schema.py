@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from queries.engine import query
+from queries.glue import ensure_athena_table, glue_database, rendered_ddl, table_location
+from queries.schema import HiveType, parse_ddl, parse_type, table
 from wafad.clients import aws_client
 from wafad.settings import Settings
-from wafad.sql_engine import query
-from wafad.sql_glue import ensure_athena_table, glue_database, rendered_ddl, table_location
-from wafad.sql_schema import HiveType, parse_ddl, parse_type, table
 
 _JSON_TYPES = {"string": (str,), "int": (int,), "bigint": (int,), "boolean": (bool,), "double": (int, float)}
 
@@ -144,10 +144,11 @@ def test_duckdb_reads_the_real_samples_through_the_ddl_columns(settings: Setting
 def test_doctests() -> None:
     import doctest
 
-    import wafad.sql_saved
-    import wafad.sql_schema
+    import queries.saved
+    import queries.schema
+    import queries.sqltext
 
-    for module in (wafad.sql_schema, wafad.sql_saved):
+    for module in (queries.schema, queries.saved, queries.sqltext):
         assert doctest.testmod(module).failed == 0
 
 

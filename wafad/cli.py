@@ -31,7 +31,7 @@ COMMAND_MODULES = (
     "alerting.cli",
     "dashboard.cli",
     "flows.cli",
-    "wafad.sql_cli",
+    "queries.cli",
 )
 
 

@@ -13,28 +13,23 @@ windows come from a labels file (``wafad simulate --labels FILE``, or the demo's
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from queries.schema import LOG_TIME_FORMAT
+from queries.source import KEY_TIME_SLACK
+from queries.sqltext import PLACEHOLDER, quote
 from wafad.catalogue import SEED_FIELDS, STATUS_BAD_FROM, allow_lists_from_env
-from wafad.sql_schema import LOG_TIME_FORMAT
-from wafad.sql_source import KEY_TIME_SLACK
 
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 #: saved queries that need ground-truth windows (``--labels``)
 NEEDS_LABELS = frozenset({"bad_share", "distribution"})
 
 
 class SavedQueryError(ValueError):
     """Unknown saved query, missing parameter or unreadable labels: one clear line."""
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def saved_names() -> dict[str, str]:
@@ -61,7 +56,7 @@ def bad_conditions(allow: Mapping[str, frozenset[str]] | None = None) -> dict[st
         if name == "httpStatus":
             out[name] = f"({path} IS NULL OR NOT ({path} >= 100 AND {path} < {STATUS_BAD_FROM}))"
         elif allow[name]:
-            values = ", ".join(_quote(v) for v in sorted(allow[name]))
+            values = ", ".join(quote(v) for v in sorted(allow[name]))
             out[name] = f"({path} IS NULL OR {path} NOT IN ({values}))"
         else:
             out[name] = "TRUE"
@@ -116,7 +111,7 @@ class Params:
     interval_minutes: int = 1
     limit: int = 10
     windows: Sequence[Window] = ()
-    extra: Mapping[str, str] = field(default_factory=dict)  # e.g. segments, filled in by wafad.sql_distribution
+    extra: Mapping[str, str] = field(default_factory=dict)  # e.g. segments, filled in by queries.distribution
 
 
 def values(params: Params, allow: Mapping[str, frozenset[str]] | None = None) -> dict[str, str]:
@@ -137,7 +132,7 @@ def values(params: Params, allow: Mapping[str, frozenset[str]] | None = None) ->
         "interval_s": str(params.interval_minutes * 60),
         "limit": str(params.limit),
         "windows": ", ".join(
-            f"({_quote(w.field)}, {w.start_ms}, {w.end_ms}, {float(w.intensity)!r})" for w in seed_windows
+            f"({quote(w.field)}, {w.start_ms}, {w.end_ms}, {float(w.intensity)!r})" for w in seed_windows
         ),
         **indicator_sql(allow),
     }
@@ -153,13 +148,13 @@ def render(name: str, params: Params, allow: Mapping[str, frozenset[str]] | None
     """Saved query ``name`` with its placeholders filled in: SQL for Athena and DuckDB alike."""
     text = template(name)
     vals = values(params, allow)
-    used = {n for line in text.splitlines() if not line.lstrip().startswith("--") for n in _PLACEHOLDER.findall(line)}
+    used = {n for line in text.splitlines() if not line.lstrip().startswith("--") for n in PLACEHOLDER.findall(line)}
     if "windows" in used and not vals["windows"]:
         raise SavedQueryError(f"{name} needs labelled windows of a seed field: pass --labels FILE (simulator labels)")
     missing = sorted(u for u in used if u not in vals)
     if missing:
         raise SavedQueryError(f"{name} needs {', '.join(missing)}")
     return "\n".join(  # comment lines keep their placeholder names: they document them
-        line if line.lstrip().startswith("--") else _PLACEHOLDER.sub(lambda m: vals[m.group(1)], line)
+        line if line.lstrip().startswith("--") else PLACEHOLDER.sub(lambda m: vals[m.group(1)], line)
         for line in text.splitlines()
     )

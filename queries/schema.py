@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from queries.sqltext import PLACEHOLDER
+
 TABLE_NAME = "waf_logs"
 PARTITION_COLUMN = "log_time"
 #: the partition's format, as a strftime pattern (the DDL's ``projection.log_time.format`` is ``yyyy/MM/dd/HH/mm``)
 LOG_TIME_FORMAT = "%Y/%m/%d/%H/%M"
-_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 _SCALARS = {
     "string": "VARCHAR",
     "int": "INTEGER",
@@ -174,7 +175,7 @@ def ddl_template() -> str:
 def render_ddl(database: str, location: str) -> str:
     """The DDL with its ``{{database}}`` and ``{{location}}`` filled in (valid Athena DDL)."""
     values = {"database": database, "location": location}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], ddl_template())
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], ddl_template())
 
 
 def parse_ddl(ddl: str) -> TableDef:

@@ -1,7 +1,7 @@
 """Run SQL over the raw WAF logs with DuckDB, as table ``waf_logs`` (same columns as the Athena table).
 
 :func:`open_waf_logs` lists the source's objects (only those whose key date path can hold the window's records),
-fetches S3 objects to a temporary folder (see :mod:`wafad.sql_source`: DuckDB's httpfs extension is not bundled,
+fetches S3 objects to a temporary folder (see :mod:`queries.source`: DuckDB's httpfs extension is not bundled,
 boto3 reads S3), and defines the view::
 
     waf_logs = read_json(files, columns = <the DDL's columns>)  +  log_time (the key's yyyy/MM/dd/HH/mm)
@@ -22,9 +22,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from queries.schema import LOG_TIME_FORMAT, PARTITION_COLUMN, TABLE_NAME, duckdb_columns
+from queries.source import SourceError, fetch_objects, list_objects, parse_source
+from queries.sqltext import quote
 from wafad.settings import Settings
-from wafad.sql_schema import LOG_TIME_FORMAT, PARTITION_COLUMN, TABLE_NAME, duckdb_columns
-from wafad.sql_source import SourceError, fetch_objects, list_objects, parse_source
 
 TRINO_MACROS = (
     "CREATE MACRO from_unixtime(x) AS make_timestamp(CAST(round(x * 1000000) AS BIGINT))",
@@ -44,10 +45,6 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def connect() -> Any:
     """A DuckDB connection that never downloads an extension, in UTC, with the Trino-compatible macros."""
     import duckdb
@@ -61,8 +58,8 @@ def connect() -> Any:
 
 def waf_logs_sql(files: list[Path], start: datetime | None = None, end: datetime | None = None) -> str:
     """The ``SELECT`` behind the view (file names are quoted as data)."""
-    columns = ", ".join(f"{_quote(name)}: {_quote(typ)}" for name, typ in duckdb_columns().items())
-    file_list = ", ".join(_quote(str(f)) for f in files)
+    columns = ", ".join(f"{quote(name)}: {quote(typ)}" for name, typ in duckdb_columns().items())
+    file_list = ", ".join(quote(str(f)) for f in files)
     where = []
     if start is not None:
         where.append(f'"timestamp" >= {int(start.timestamp() * 1000)}')

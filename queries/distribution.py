@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from typing import Any
 
+from queries.saved import Params, Window, render
 from wafad.catalogue import DEFAULT_ALLOW, SEED_FIELDS
-from wafad.sql_saved import Params, Window, render
 
 ALPHA = 0.001
 MIXING_ANOMALIES = ("ip_flood", "uri_scan")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from queries.schema import TABLE_NAME, parse_ddl, render_ddl
 from wafad.settings import Settings
-from wafad.sql_schema import TABLE_NAME, parse_ddl, render_ddl
 
 
 def glue_database(settings: Settings) -> str:
