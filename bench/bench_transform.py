@@ -146,7 +146,7 @@ def main(repeats: int = 21) -> float:
 
     from ingest.b64 import HAVE_PYBASE64
     from ingest.jsoncodec import HAVE_ORJSON
-    from ingest.transform import HAVE_MSGSPEC
+    from ingest.transform_fast import HAVE_MSGSPEC
     from lambdas.firehose_transform import handler
 
     logging.getLogger("wafad.ingest").setLevel(logging.WARNING)

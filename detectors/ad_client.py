@@ -1,207 +1,47 @@
 """A typed client for the OpenSearch Anomaly Detection REST API (opensearch-py has no AD namespace).
 
-Every call goes through ``os_client.transport.perform_request``; paths and shapes follow the AD plugin
-(shared notes opensearch_ad.md §6). Differences between AD releases are absorbed here:
+Paths and shapes follow the AD plugin (shared notes opensearch_ad.md §6). Differences between AD releases are
+absorbed here and in the modules it builds on:
 
 - ``GET detectors/<id>?task=true`` names the real-time task ``realtime_task`` (2.15+) or
-  ``realtime_detection_task`` (<= 2.14);
-- starting a job that is already running answers HTTP **200** with an error envelope in the body;
+  ``realtime_detection_task`` (<= 2.14) (:class:`~detectors.ad_types.DetectorInfo`);
+- starting a job that is already running answers HTTP **200** with an error envelope in the body
+  (:mod:`detectors.ad_transport`);
 - start/stop answer ``{"_id"}`` (2.15+) or also ``_version``/``_seq_no``/``_primary_term`` (<= 2.14).
 
-Errors become the typed exceptions of :mod:`detectors.errors`.
+This module holds the detector CRUD, ``ensure`` and the jobs; previews, profiles and result searches are
+:mod:`detectors.ad_results_api`, the returned shapes :mod:`detectors.ad_types`, the body comparison
+:mod:`detectors.ad_compare`. Errors become the typed exceptions of :mod:`detectors.errors`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from detectors.ad_compare import IMMUTABLE_FIELDS, body_differs
+from detectors.ad_results_api import ADResultsAPI
+from detectors.ad_types import (
+    DetectorInfo,
+    DetectorRef,
+    EnsureResult,
+    StartResult,
+    ValidationType,
+    to_epoch_ms,
+)
 from detectors.errors import (
-    ADConnectionError,
     ADError,
     ADValidationError,
     DetectorNameConflict,
     JobRunningError,
-    classify,
     error_reason,
 )
 
-AD_BASE = "/_plugins/_anomaly_detection/detectors"
-ValidationType = Literal["detector", "model"]
 
-#: Detector fields that define behaviour; ``ensure`` compares only these.
-COMPARED_FIELDS = (
-    "name",
-    "description",
-    "time_field",
-    "indices",
-    "filter_query",
-    "feature_attributes",
-    "detection_interval",
-    "window_delay",
-    "shingle_size",
-    "category_field",
-    "imputation_option",
-    "result_index",
-    "frequency",
-    "history",
-    "recency_emphasis",
-    "rules",
-)
-
-
-#: AD refuses to change these on update.
-IMMUTABLE_FIELDS = ("category_field", "result_index")
-
-
-def to_epoch_ms(value: datetime | int | float) -> int:
-    """Epoch milliseconds from an aware datetime (naive = UTC) or a number already in ms."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            from datetime import UTC
-
-            value = value.replace(tzinfo=UTC)
-        return int(value.timestamp() * 1000)
-    return int(value)
-
-
-@dataclass(frozen=True)
-class DetectorRef:
-    """A detector found by name, with what an optimistic-concurrency update needs."""
-
-    id: str
-    name: str
-    seq_no: int | None = None
-    primary_term: int | None = None
-
-
-@dataclass(frozen=True)
-class EnsureResult:
-    detector_id: str
-    name: str
-    action: Literal["created", "updated", "unchanged"]
-    restarted: bool = False
-
-
-@dataclass(frozen=True)
-class StartResult:
-    id: str  # detector id (real-time) or task id (historical)
-    already_running: bool = False
-
-
-@dataclass(frozen=True)
-class Profile:
-    state: str  # DISABLED | INIT | RUNNING
-    error: str | None = None
-    init_percentage: float | None = None
-    needed_shingles: int | None = None
-    estimated_minutes_left: int | None = None
-    total_entities: int | None = None
-    active_entities: int | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DetectorInfo:
-    id: str
-    detector: Mapping[str, Any]
-    job: Mapping[str, Any] | None
-    realtime_task: Mapping[str, Any] | None
-    historical_task: Mapping[str, Any] | None
-    seq_no: int | None
-    primary_term: int | None
-    raw: Mapping[str, Any]
-
-    @property
-    def job_enabled(self) -> bool:
-        return bool(self.job and self.job.get("enabled"))
-
-    @property
-    def historical_running(self) -> bool:
-        state = (self.historical_task or {}).get("state")
-        return state in {"CREATED", "INIT", "RUNNING"}
-
-
-def _strip_defaults(value: Any) -> Any:
-    """Normalise an echoed body: drop ``boost: 1.0`` that AD's query serialisation adds, upper-case enums."""
-    if isinstance(value, Mapping):
-        return {k: _strip_defaults(v) for k, v in value.items() if not (k == "boost" and v in (1, 1.0))}
-    if isinstance(value, list):
-        return [_strip_defaults(v) for v in value]
-    return value
-
-
-def _comparable(body: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key in keys:
-        if key not in body:
-            continue
-        value = _strip_defaults(body[key])
-        if key == "feature_attributes" and isinstance(value, list):
-            value = [
-                {k: f.get(k) for k in ("feature_name", "feature_enabled", "aggregation_query")}
-                for f in value
-                if isinstance(f, Mapping)
-            ]
-        elif key in ("detection_interval", "window_delay", "frequency") and isinstance(value, Mapping):
-            period = value.get("period", {})
-            value = {"interval": period.get("interval"), "unit": str(period.get("unit", "")).upper()}
-        elif key == "imputation_option" and isinstance(value, Mapping):
-            value = {"method": str(value.get("method", "")).upper(), "default_fill": value.get("default_fill")}
-        out[key] = value
-    return out
-
-
-def body_differs(desired: Mapping[str, Any], existing: Mapping[str, Any]) -> list[str]:
-    """Fields of ``desired`` whose value differs from the detector the cluster holds (after normalisation)."""
-    keys = tuple(k for k in COMPARED_FIELDS if k in desired)
-    want, have = _comparable(desired, keys), _comparable(existing, keys)
-    return [k for k in keys if want.get(k) != have.get(k)]
-
-
-def _is_error_envelope(response: Any) -> bool:
-    """An OpenSearch error envelope (``{"error": {...}, "status": N}``), as opposed to e.g. a profile's
-    ``"error": "<text>"`` field."""
-    if not isinstance(response, Mapping) or "error" not in response:
-        return False
-    return isinstance(response["error"], Mapping) or ("status" in response and "state" not in response)
-
-
-class ADClient:
+class ADClient(ADResultsAPI):
     """The AD plugin's REST API over an ``opensearchpy.OpenSearch`` client."""
-
-    def __init__(self, os_client: Any, *, base: str = AD_BASE) -> None:
-        self.os = os_client
-        self.base = base.rstrip("/")
-
-    # --- plumbing ---------------------------------------------------------------------------
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        body: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> Any:
-        from opensearchpy.exceptions import ConnectionError as OSConnectionError
-        from opensearchpy.exceptions import TransportError
-
-        try:
-            response = self.os.transport.perform_request(method, path, params=dict(params or {}) or None, body=body)
-        except OSConnectionError as exc:
-            raise ADConnectionError(f"cannot reach OpenSearch: {exc.error}", operation=operation) from exc
-        except TransportError as exc:
-            status = exc.status_code if isinstance(exc.status_code, int) else None
-            raise classify(status, exc.info if exc.info is not None else exc.error, operation=operation) from exc
-        # "already running" and friends come back with HTTP 200 and an error envelope
-        if _is_error_envelope(response):
-            status = response.get("status")
-            raise classify(status if isinstance(status, int) else 200, response, operation=operation)
-        return response
 
     # --- detectors --------------------------------------------------------------------------
     def find_by_name(self, name: str) -> DetectorRef | None:
@@ -244,16 +84,7 @@ class ADClient:
     def get(self, detector_id: str, *, job: bool = True, task: bool = True) -> DetectorInfo:
         params = {"job": str(job).lower(), "task": str(task).lower()}
         raw = self._request("GET", f"{self.base}/{detector_id}", params=params, operation=f"get {detector_id}")
-        return DetectorInfo(
-            id=str(raw.get("_id", detector_id)),
-            detector=raw.get("anomaly_detector") or {},
-            job=raw.get("anomaly_detector_job"),
-            realtime_task=raw.get("realtime_task") or raw.get("realtime_detection_task"),
-            historical_task=raw.get("historical_analysis_task"),
-            seq_no=raw.get("_seq_no"),
-            primary_term=raw.get("_primary_term"),
-            raw=raw,
-        )
+        return DetectorInfo.from_response(raw, detector_id)
 
     def ensure(self, body: Mapping[str, Any], *, restart_if_running: bool = True) -> EnsureResult:
         """Create the detector ``body["name"]`` or update it when its definition differs (idempotent).
@@ -302,27 +133,6 @@ class ADClient:
         )
         return dict(response or {})
 
-    def preview(
-        self,
-        start: datetime | int,
-        end: datetime | int,
-        *,
-        detector_id: str | None = None,
-        detector: Mapping[str, Any] | None = None,
-    ) -> list[dict[str, Any]]:
-        """Preview results; an empty list means "not enough data" (AD swallows that error)."""
-        if (detector_id is None) == (detector is None):
-            raise ValueError("preview needs exactly one of detector_id or detector")
-        body: dict[str, Any] = {"period_start": to_epoch_ms(start), "period_end": to_epoch_ms(end)}
-        if detector_id is not None:
-            body["detector_id"] = detector_id
-            path = f"{self.base}/{detector_id}/_preview"
-        else:
-            body["detector"] = dict(detector or {})
-            path = f"{self.base}/_preview"
-        response = self._request("POST", path, body=body, operation="preview")
-        return list(response.get("anomaly_result") or [])
-
     def start_realtime(self, detector_id: str) -> StartResult:
         """Start the real-time job; a job that is already running is not an error (``already_running=True``)."""
         try:
@@ -353,59 +163,6 @@ class ADClient:
             operation=f"stop historical {detector_id}",
         )
         return str(response.get("_id", detector_id))
-
-    def profile(self, detector_id: str) -> Profile:
-        raw = self._request(
-            "GET", f"{self.base}/{detector_id}/_profile", params={"_all": "true"}, operation=f"profile {detector_id}"
-        )
-        init = raw.get("init_progress") or {}
-        pct = init.get("percentage")
-        if isinstance(pct, str):
-            pct = float(pct.rstrip("%")) if pct.rstrip("%") else None
-        return Profile(
-            state=str(raw.get("state", "UNKNOWN")),
-            error=raw.get("error"),
-            init_percentage=float(pct) if pct is not None else None,
-            needed_shingles=init.get("needed_shingles"),
-            estimated_minutes_left=init.get("estimated_minutes_left"),
-            total_entities=raw.get("total_entities"),
-            active_entities=raw.get("active_entities"),
-            raw=raw,
-        )
-
-    def search_results(
-        self,
-        detector_id: str,
-        start: datetime | int,
-        end: datetime | int,
-        *,
-        task_id: str | None = None,
-        result_index: str | None = None,
-        size: int = 10_000,
-    ) -> list[dict[str, Any]]:
-        """Result documents with ``data_end_time`` in ``[start, end]``: real-time ones (no ``task_id``) unless
-        ``task_id`` names a historical task. ``result_index`` queries a custom result index too."""
-        filters: list[dict[str, Any]] = [
-            {"term": {"detector_id": detector_id}},
-            {
-                "range": {
-                    "data_end_time": {"gte": to_epoch_ms(start), "lte": to_epoch_ms(end), "format": "epoch_millis"}
-                }
-            },
-        ]
-        query: dict[str, Any] = {"bool": {"filter": filters}}
-        if task_id is None:
-            query["bool"]["must_not"] = [{"exists": {"field": "task_id"}}]
-        else:
-            filters.append({"term": {"task_id": task_id}})
-        body = {"size": size, "sort": [{"data_end_time": "asc"}], "query": query}
-        path = f"{self.base}/results/_search"
-        params = None
-        if result_index:
-            path = f"{path}/{result_index}"
-            params = {"only_query_custom_result_index": "true"}
-        response = self._request("POST", path, body=body, params=params, operation=f"results of {detector_id}")
-        return [h["_source"] for h in response.get("hits", {}).get("hits", [])]
 
     def delete(self, detector_id: str) -> None:
         self._request("DELETE", f"{self.base}/{detector_id}", operation=f"delete {detector_id}")

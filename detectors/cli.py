@@ -109,40 +109,28 @@ def register(app: typer.Typer) -> None:
     @det_app.command("status")
     def status() -> None:
         """Per detector: plugin profile (state, init progress), or local model files and result counts."""
-        from detectors.ad_client import ADClient
         from detectors.errors import ADError
-        from detectors.local_engine import LocalADEngine, local_detector_id
-        from wafad.catalogue import DETECTORS
+        from detectors.status import detector_statuses
         from wafad.clients import opensearch_client
         from wafad.settings import get_settings
 
         settings = get_settings()
-        client = opensearch_client(settings)
-        counts = _result_counts(client, settings.results_index)
+        try:
+            rows = detector_statuses(settings, opensearch_client(settings))
+        except ADError as exc:
+            raise _fail(exc) from None
         if settings.uses_ad_plugin:
-            ad = ADClient(client)
             table = Table("detector", "id", "state", "init %", "results", "anomalies", "error")
-            for spec in DETECTORS:
-                try:
-                    ref = ad.find_by_name(spec.name)
-                    if ref is None:
-                        table.add_row(spec.name, "-", "[dim]absent[/]", "-", "-", "-", "")
-                        continue
-                    prof = ad.profile(ref.id)
-                except ADError as exc:
-                    raise _fail(exc) from None
-                n, a = counts.get(ref.id, (0, 0))
-                pct = f"{prof.init_percentage:.0f}" if prof.init_percentage is not None else "-"
-                table.add_row(spec.name, ref.id, prof.state, pct, str(n), str(a), prof.error or "")
+            for r in rows:
+                if r["id"] is None:
+                    table.add_row(r["name"], "-", "[dim]absent[/]", "-", "-", "-", "")
+                    continue
+                pct = f"{r['init_percentage']:.0f}" if r["init_percentage"] is not None else "-"
+                table.add_row(r["name"], r["id"], r["state"], pct, str(r["results"]), str(r["anomalies"]), r["error"])
         else:
-            engine = LocalADEngine(settings, client)
             table = Table("detector", "id", "models", "results", "anomalies", title="local engine")
-            for spec in DETECTORS:
-                det_id = local_detector_id(spec)
-                model_dir = engine.models_dir / det_id
-                models = len(list(model_dir.glob("*.json.gz"))) if model_dir.exists() else 0
-                n, a = counts.get(det_id, (0, 0))
-                table.add_row(spec.name, det_id, str(models), str(n), str(a))
+            for r in rows:
+                table.add_row(r["name"], r["id"], str(r["models"]), str(r["results"]), str(r["anomalies"]))
         Console().print(table)
 
     @det_app.command("results")
@@ -156,7 +144,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json"),
     ) -> None:
         """Result documents of one detector (newest last)."""
-        from detectors.results import search_result_docs
+        from detectors.errors import ADError
+        from detectors.status import DetectorNotFound, detector_id, recent_results
         from wafad.catalogue import get_detector
         from wafad.clients import opensearch_client
         from wafad.settings import get_settings
@@ -167,21 +156,21 @@ def register(app: typer.Typer) -> None:
         except KeyError as exc:
             raise typer.BadParameter(str(exc.args[0])) from None
         client = opensearch_client(settings)
-        det_id = _detector_id(settings, client, spec)
+        try:
+            det_id = detector_id(settings, client, spec)
+        except (ADError, DetectorNotFound) as exc:
+            raise _fail(exc) from None
         now = datetime.now(UTC)
-        docs = search_result_docs(
+        docs = recent_results(
+            settings,
             client,
-            settings.results_index,
-            detector_id=det_id,
-            start_ms=int(parse_when(start, now=now).timestamp() * 1000),
-            end_ms=int(parse_when(end, now=now).timestamp() * 1000),
-            realtime=not historical,
+            det_id,
+            int(parse_when(start, now=now).timestamp() * 1000),
+            int(parse_when(end, now=now).timestamp() * 1000),
+            historical=historical,
+            anomalies_only=anomalies_only,
+            limit=limit,
         )
-        if historical:
-            docs = [d for d in docs if d.get("task_id")]
-        if anomalies_only:
-            docs = [d for d in docs if (d.get("anomaly_grade") or 0) > 0]
-        docs = docs[-limit:]
         if as_json:
             print(json.dumps(docs, indent=1))
             return
@@ -203,38 +192,3 @@ def register(app: typer.Typer) -> None:
             )
             table.add_row(*(Text(c) for c in cells))  # Text: entity values are data, not rich markup
         Console().print(table)
-
-
-def _detector_id(settings: Any, client: Any, spec: Any) -> str:
-    from detectors.local_engine import local_detector_id
-
-    if not settings.uses_ad_plugin:
-        return local_detector_id(spec)
-    from detectors.ad_client import ADClient
-    from detectors.errors import ADError
-
-    try:
-        ref = ADClient(client).find_by_name(spec.name)
-    except ADError as exc:
-        raise _fail(exc) from None
-    if ref is None:
-        raise _fail(RuntimeError(f"no detector named {spec.name!r}; run 'wafad detectors ensure'"))
-    return ref.id
-
-
-def _result_counts(client: Any, index: str) -> dict[str, tuple[int, int]]:
-    """detector_id -> (real-time results, anomalies)."""
-    if not client.indices.exists(index=index):
-        return {}
-    body = {
-        "size": 0,
-        "query": {"bool": {"must_not": [{"exists": {"field": "task_id"}}]}},
-        "aggs": {
-            "d": {
-                "terms": {"field": "detector_id", "size": 100},
-                "aggs": {"a": {"filter": {"range": {"anomaly_grade": {"gt": 0}}}}},
-            }
-        },
-    }
-    buckets = client.search(index=index, body=body)["aggregations"]["d"]["buckets"]
-    return {b["key"]: (int(b["doc_count"]), int(b["a"]["doc_count"])) for b in buckets}

@@ -195,7 +195,7 @@ class LocalADEngine:
 
     # --- data -------------------------------------------------------------------------------
     def _features(self, spec: DetectorSpec, start_ms: int, end_ms: int) -> dict[str, Any]:
-        from offline_rcf.features import feature_series, feature_series_by_entity
+        from offline_rcf.feature_queries import feature_series, feature_series_by_entity
 
         if spec.is_high_cardinality:
             return dict(feature_series_by_entity(self.os, spec, self.index_pattern, start_ms, end_ms, self.interval))

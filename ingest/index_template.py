@@ -15,7 +15,7 @@ import hashlib
 import json
 from typing import Any
 
-from ingest.transform import LIST_FIELDS
+from ingest.normalise import LIST_FIELDS
 from wafad.catalogue import INDICATOR_FIELDS
 from wafad.settings import Settings
 

@@ -1,26 +1,23 @@
-"""Create what the ingest path needs, idempotently: bucket, S3 → SQS notifications (local), Kinesis stream,
-Firehose delivery stream, index template, ISM policy (production).
+"""Create what the ingest path needs, idempotently (:func:`ensure_ingest`): bucket, S3 → SQS notifications
+(local), Kinesis stream, IAM roles, Lambda functions, Firehose delivery stream, S3 → Lambda trigger (aws), index
+template, ISM policy (production).
 
 Locally the S3 ObjectCreated notifications go to the SQS queue ``settings.s3_events_queue``, which
-:func:`ingest.s3_events.relay` drains (moto cannot invoke a Lambda). The Firehose delivery stream is created
-locally as a description only (moto never pulls from Kinesis nor runs the transform; :mod:`ingest.delivery`
-does that). The IAM roles and Lambda functions come from :mod:`ingest.aws_resources` (both targets; moto stores
-them); the Firehose stream gets that role and transform function unless ``WAFAD_FIREHOSE_ROLE_ARN`` /
-``WAFAD_TRANSFORM_LAMBDA_ARN`` name others (``WAFAD_OPENSEARCH_DOMAIN_ARN``: see :func:`firehose_request`). On
-aws, S3 ObjectCreated under ``log_prefix`` invokes the ``s3_to_kinesis`` function.
+:func:`ingest.s3_events.relay` drains (moto cannot invoke a Lambda). The IAM roles (:mod:`ingest.iam_roles`) and
+Lambda functions (:mod:`ingest.lambda_functions`) are created on both targets (moto stores them); the Firehose
+stream (:mod:`ingest.firehose_stream`) gets that role and transform function. On aws, S3 ObjectCreated under
+``log_prefix`` invokes the ``s3_to_kinesis`` function (:mod:`ingest.s3_notifications`). This module only
+orchestrates: the resource modules never import it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
+from ingest.resource_names import function_arn, role_arn
 from wafad.settings import Settings
-
-NOTIFICATION_ID = "wafad-s3-events"
-FIREHOSE_BACKUP_PREFIX = "firehose-backup/"
 
 
 def _bucket(s3: Any, settings: Settings) -> str:
@@ -73,28 +70,6 @@ def _events_queue(sqs: Any, settings: Settings) -> tuple[str, str, str]:
     return url, arn, state
 
 
-def _notification(s3: Any, settings: Settings, queue_arn: str) -> str:
-    current = s3.get_bucket_notification_configuration(Bucket=settings.bucket)
-    current.pop("ResponseMetadata", None)
-    queues = current.get("QueueConfigurations", [])
-    wanted = {
-        "Id": NOTIFICATION_ID,
-        "QueueArn": queue_arn,
-        "Events": ["s3:ObjectCreated:*"],
-        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": settings.log_prefix}]}},
-    }
-    for q in queues:
-        if q.get("Id") == NOTIFICATION_ID and q.get("QueueArn") == queue_arn:
-            rules = {r["Name"].lower(): r["Value"] for r in q.get("Filter", {}).get("Key", {}).get("FilterRules", [])}
-            if rules.get("prefix") == settings.log_prefix:
-                return "exists"
-    others = [q for q in queues if q.get("Id") != NOTIFICATION_ID]
-    config = {k: v for k, v in current.items() if k in ("TopicConfigurations", "LambdaFunctionConfigurations")}
-    config["QueueConfigurations"] = [*others, wanted]
-    s3.put_bucket_notification_configuration(Bucket=settings.bucket, NotificationConfiguration=config)
-    return "configured"
-
-
 def _stream(kinesis: Any, settings: Settings) -> str:
     from botocore.exceptions import ClientError
 
@@ -119,130 +94,31 @@ def _stream(kinesis: Any, settings: Settings) -> str:
     return f"created ({settings.kinesis_shards} shards)"
 
 
-def stream_arn(settings: Settings) -> str:
-    return f"arn:aws:kinesis:{settings.aws_region}:{settings.aws_account_id}:stream/{settings.kinesis_stream}"
-
-
-def firehose_arn(settings: Settings) -> str:
-    return f"arn:aws:firehose:{settings.aws_region}:{settings.aws_account_id}:deliverystream/{settings.firehose_stream}"
-
-
-def firehose_request(
-    settings: Settings, *, role_arn: str, transform_lambda_arn: str, domain_arn: str | None
-) -> dict[str, Any]:
-    """The CreateDeliveryStream request: Kinesis source, Lambda transform (1 MB / 60 s buffers), OpenSearch
-    destination with daily rotation into ``<index_prefix>-YYYY.MM.DD``, failed documents to S3."""
-    processing = {
-        "Enabled": True,
-        "Processors": [
-            {
-                "Type": "Lambda",
-                "Parameters": [
-                    {"ParameterName": "LambdaArn", "ParameterValue": transform_lambda_arn},
-                    {"ParameterName": "BufferSizeInMBs", "ParameterValue": "1"},
-                    {"ParameterName": "BufferIntervalInSeconds", "ParameterValue": "60"},
-                    {"ParameterName": "NumberOfRetries", "ParameterValue": "3"},
-                ],
-            }
-        ],
-    }
-    s3_config = {"RoleARN": role_arn, "BucketARN": f"arn:aws:s3:::{settings.bucket}", "Prefix": FIREHOSE_BACKUP_PREFIX}
-    destination: dict[str, Any] = {
-        "RoleARN": role_arn,
-        "IndexName": settings.index_prefix,
-        "IndexRotationPeriod": "OneDay",
-        "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 5},
-        "RetryOptions": {"DurationInSeconds": 300},
-        "S3BackupMode": "FailedDocumentsOnly",
-        "S3Configuration": s3_config,
-        "ProcessingConfiguration": processing,
-    }
-    if domain_arn:
-        destination["DomainARN"] = domain_arn
-    else:
-        destination["ClusterEndpoint"] = settings.effective_opensearch_url
-    return {
-        "DeliveryStreamName": settings.firehose_stream,
-        "DeliveryStreamType": "KinesisStreamAsSource",
-        "KinesisStreamSourceConfiguration": {"KinesisStreamARN": stream_arn(settings), "RoleARN": role_arn},
-        "AmazonopensearchserviceDestinationConfiguration": destination,
-    }
-
-
-def _firehose(
-    firehose: Any, settings: Settings, *, role_arn: str | None = None, transform_arn: str | None = None
-) -> str:
-    """``role_arn``/``transform_arn``: what :mod:`ingest.aws_resources` created; the env variables win."""
-    from botocore.exceptions import ClientError
-
-    try:
-        firehose.describe_delivery_stream(DeliveryStreamName=settings.firehose_stream)
-        return "exists"
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-            raise
-    role = os.environ.get("WAFAD_FIREHOSE_ROLE_ARN") or role_arn
-    transform = os.environ.get("WAFAD_TRANSFORM_LAMBDA_ARN") or transform_arn
-    if not (role and transform):
-        return "skipped (set WAFAD_FIREHOSE_ROLE_ARN and WAFAD_TRANSFORM_LAMBDA_ARN to create it)"
-    request = firehose_request(
-        settings,
-        role_arn=role,
-        transform_lambda_arn=transform,
-        domain_arn=os.environ.get("WAFAD_OPENSEARCH_DOMAIN_ARN"),
-    )
-    if settings.is_local:
-        # moto rejects the OpenSearch destination type; the same settings as an Elasticsearch destination
-        # describe the stream (moto never delivers either way: ingest.delivery plays Firehose locally).
-        dest = request.pop("AmazonopensearchserviceDestinationConfiguration")
-        dest["DomainARN"] = f"arn:aws:es:{settings.aws_region}:{settings.aws_account_id}:domain/wafad-local"
-        dest.pop("ClusterEndpoint", None)
-        request["ElasticsearchDestinationConfiguration"] = dest
-    _create_delivery_stream(firehose, settings, request)
-    return "created"
-
-
-def _create_delivery_stream(firehose: Any, settings: Settings, request: dict[str, Any]) -> None:
-    """A just-created role takes seconds to become assumable by Firehose on AWS: retry that for a while."""
-    deadline = time.monotonic() + (0 if settings.is_local else 90)
-    while True:
-        try:
-            firehose.create_delivery_stream(**request)
-            return
-        except firehose.exceptions.InvalidArgumentException as exc:
-            if time.monotonic() > deadline or "role" not in str(exc).lower():
-                raise
-            time.sleep(5)
-
-
 def ensure_ingest(settings: Settings) -> dict[str, str]:
     """Create what is missing; returns each resource → what was done (``created``, ``exists``, ...)."""
-    from ingest.aws_resources import (
-        ensure_lambda_functions,
-        ensure_roles,
-        ensure_s3_lambda_notification,
-        function_arn,
-        role_arn,
-    )
+    from ingest.firehose_stream import ensure_firehose_stream
+    from ingest.iam_roles import ensure_roles
     from ingest.index_template import ensure_index_template
     from ingest.ism import ensure_ism_policy
+    from ingest.lambda_functions import ensure_lambda_functions
+    from ingest.s3_notifications import ensure_queue_notification, ensure_s3_lambda_notification
     from wafad.clients import aws_client, opensearch_client
 
     s3 = aws_client("s3", settings)
     out: dict[str, str] = {"bucket": _bucket(s3, settings)}
     if not settings.is_local:  # the Athena table over the raw logs (locally `wafad sql` queries them with DuckDB)
-        from wafad.sql_glue import ensure_athena_table
+        from queries.glue import ensure_athena_table
 
         out.update(ensure_athena_table(settings))
     if settings.is_local:
         sqs = aws_client("sqs", settings)
         _url, arn, state = _events_queue(sqs, settings)
         out["s3_events_queue"] = state
-        out["s3_notification"] = _notification(s3, settings, arn)
+        out["s3_notification"] = ensure_queue_notification(s3, settings, arn)
     out["kinesis_stream"] = _stream(aws_client("kinesis", settings), settings)
     out.update(ensure_roles(settings))
     out.update(ensure_lambda_functions(settings))
-    out["firehose_stream"] = _firehose(
+    out["firehose_stream"] = ensure_firehose_stream(
         aws_client("firehose", settings),
         settings,
         role_arn=role_arn(settings, "firehose"),

@@ -19,7 +19,8 @@ from typing import Any
 from ingest import b64
 from ingest.events import LAMBDA_PAYLOAD_LIMIT, EventShapeError, FirehoseEvent
 from ingest.logs import log_json
-from ingest.transform import RecordRejected, to_document
+from ingest.record_values import RecordRejected
+from ingest.transform import to_document
 from wafad.catalogue import allow_lists_from_env
 
 #: Bytes a response record takes besides its base64 data (keys, id, result, punctuation), generously.

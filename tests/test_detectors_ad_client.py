@@ -21,7 +21,9 @@ from opensearchpy import OpenSearch
 from opensearchpy.connection import Connection
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 
-from detectors.ad_client import AD_BASE, ADClient, body_differs
+from detectors.ad_client import ADClient
+from detectors.ad_compare import body_differs
+from detectors.ad_transport import AD_BASE
 from detectors.errors import (
     ADConnectionError,
     ADDisabledError,

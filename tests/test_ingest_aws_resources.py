@@ -1,4 +1,5 @@
-"""IAM roles, Lambda functions and the S3 → Lambda trigger (ingest.aws_resources) on the real moto server."""
+"""IAM roles, Lambda functions and the S3 → Lambda trigger (ingest.iam_policies, ingest.iam_roles,
+ingest.lambda_functions, ingest.s3_notifications) on the real moto server."""
 
 from __future__ import annotations
 
@@ -7,18 +8,13 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from ingest.aws_resources import (
-    ensure_lambda_functions,
-    ensure_roles,
-    ensure_s3_lambda_notification,
-    function_arn,
-    function_name,
-    policy_documents,
-    role_arn,
-    trust_documents,
-)
-from ingest.infra import ensure_ingest, stream_arn
+from ingest.iam_policies import policy_documents, trust_documents
+from ingest.iam_roles import ensure_roles
+from ingest.infra import ensure_ingest
+from ingest.lambda_functions import ensure_lambda_functions
 from ingest.package import build_all
+from ingest.resource_names import function_arn, function_name, role_arn, stream_arn
+from ingest.s3_notifications import ensure_s3_lambda_notification
 from wafad.clients import aws_client
 from wafad.settings import Settings
 

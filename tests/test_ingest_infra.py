@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ingest.firehose_stream import firehose_request
 from ingest.index_template import template_body
-from ingest.infra import ensure_ingest, firehose_request
+from ingest.infra import ensure_ingest
 from ingest.ism import policy_body
 from wafad.catalogue import INDICATOR_FIELDS
 from wafad.clients import aws_client

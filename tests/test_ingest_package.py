@@ -20,7 +20,7 @@ PURE_TRANSFORM = r"""
 import base64, json, sys
 sys.path.insert(0, sys.argv[1])
 from lambdas.firehose_transform import handler
-import ingest.transform as t, ingest.jsoncodec as j, ingest.b64 as b
+import ingest.transform_fast as t, ingest.jsoncodec as j, ingest.b64 as b
 assert t.__file__.startswith(sys.argv[1]), t.__file__
 samples = json.loads(sys.stdin.read())
 event = {"invocationId": "i", "records": [
@@ -54,15 +54,56 @@ print(json.dumps({k: out[k] for k in ("objects", "read", "sent", "dead_lettered"
 def test_zips_hold_the_import_closure_and_nothing_more(tmp_path: Path) -> None:
     zips = {z.name: z for z in build_all(tmp_path, bundle_native=False)}
     names = {n: set(zipfile.ZipFile(z.path).namelist()) for n, z in zips.items()}
-    assert {"lambdas/firehose_transform.py", "ingest/transform.py", "wafad/catalogue.py", "wafad/__init__.py"} <= names[
-        "firehose_transform"
-    ]
+    assert {
+        "lambdas/firehose_transform.py",
+        "ingest/transform.py",
+        "ingest/transform_fast.py",
+        "wafad/catalogue.py",
+        "wafad/__init__.py",
+    } <= names["firehose_transform"]
     assert {"lambdas/s3_to_kinesis.py", "ingest/s3_lines.py", "ingest/kinesis_writer.py"} <= names["s3_to_kinesis"]
     for files in names.values():
         assert not any(f.startswith(("wafad/settings", "wafad/clients", "ingest/delivery", "tests/")) for f in files)
     # reproducible: the same bytes twice
     again = build_all(tmp_path / "again", bundle_native=False)
     assert [z.path.read_bytes() for z in again] == [zips[z.name].path.read_bytes() for z in again]
+
+
+def test_the_closures_are_exactly_the_modules_the_handlers_run() -> None:
+    # a split or a new import that pulls more project modules into a Lambda zip must show up here
+    transform, transform_natives = import_closure("lambdas.firehose_transform")
+    assert transform == [
+        "ingest",
+        "ingest.b64",
+        "ingest.events",
+        "ingest.headers",
+        "ingest.jsoncodec",
+        "ingest.logs",
+        "ingest.normalise",
+        "ingest.record_values",
+        "ingest.transform",
+        "ingest.transform_fast",
+        "lambdas",
+        "lambdas.firehose_transform",
+        "wafad",
+        "wafad.catalogue",
+    ]
+    assert transform_natives == {"orjson", "msgspec", "pybase64"}
+    relay, relay_natives = import_closure("lambdas.s3_to_kinesis")
+    assert relay == [
+        "ingest",
+        "ingest.dead_letter",
+        "ingest.events",
+        "ingest.jsoncodec",
+        "ingest.kinesis_writer",
+        "ingest.kpl",
+        "ingest.logs",
+        "ingest.s3_lines",
+        "ingest.s3_to_kinesis_core",
+        "lambdas",
+        "lambdas.s3_to_kinesis",
+    ]
+    assert relay_natives == {"orjson"}
 
 
 def test_a_closure_that_needs_pydantic_is_refused() -> None:

@@ -14,7 +14,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 from opensearchpy.exceptions import TransportError
 
-from ingest.delivery import DeliveryOptions, checkpoint_path, deliver
+from ingest.checkpoints import checkpoint_path
+from ingest.delivery import deliver
+from ingest.delivery_options import DeliveryOptions
 from ingest.events import event_id
 from ingest.infra import ensure_ingest
 from ingest.kinesis_writer import BackoffPolicy

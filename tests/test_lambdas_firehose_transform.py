@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from ingest.events import LAMBDA_PAYLOAD_LIMIT, validate_firehose_response
-from ingest.transform import headers_map, iso_timestamp, to_document
+from ingest.headers import headers_map
+from ingest.record_values import iso_timestamp
+from ingest.transform import to_document
 from lambdas.firehose_transform import handler
 from wafad.catalogue import INDICATOR_FIELDS, allow_lists_from_env, indicators
 
@@ -201,7 +203,9 @@ def test_response_stays_within_lambda_limit() -> None:
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from ingest.transform import HAVE_MSGSPEC, RecordRejected, to_document_generic  # noqa: E402
+from ingest.record_values import RecordRejected  # noqa: E402
+from ingest.transform import to_document_generic  # noqa: E402
+from ingest.transform_fast import HAVE_MSGSPEC  # noqa: E402
 
 _SCALARS = st.one_of(
     st.none(),
