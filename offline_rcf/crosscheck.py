@@ -13,281 +13,33 @@ disagreement:
   other cold-start history, another AD release or profile);
 * ``no data`` — one side scored an interval the other could not.
 
-The band is the min..max over seeds widened by ``score_tolerance`` (relative) and ``score_floor``
-(absolute): with K seeds a further seed lands outside the raw min..max with probability 2/(K+1).
+The parts: :mod:`~offline_rcf.ad_results` (reading AD's results), :mod:`~offline_rcf.crosscheck_stats` (seed
+band, Spearman, precision/recall), :mod:`~offline_rcf.crosscheck_causes` (per-interval judgement and cause),
+:mod:`~offline_rcf.crosscheck_report` (report and verdict); this module runs the replica and puts them together.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from offline_rcf.ad_results import ad_series, entity_key, read_ad_results, time_ms
+from offline_rcf.crosscheck_causes import judge_interval
+from offline_rcf.crosscheck_options import DEFAULT_SEEDS, CrossCheckOptions
+from offline_rcf.crosscheck_report import CrossCheckReport, IntervalCheck, missing_intervals, verdict
+from offline_rcf.crosscheck_stats import features_differ, precision_recall, spearman
 from offline_rcf.engine import ADMode, EngineName, ad_profile
-from offline_rcf.features import FeatureSeries, features_for_windows, to_epoch_ms
+from offline_rcf.feature_queries import features_for_windows
+from offline_rcf.series import FeatureSeries, to_epoch_ms
 from offline_rcf.state import SeedEnsemble, ensemble_dir
 from wafad.catalogue import DetectorSpec
 
-Verdict = Literal["consistent", "inconsistent", "insufficient_data"]
-DEFAULT_SEEDS = (101, 202, 303, 404, 505)
 PRETRAIN_INTERVALS = 40  # AD's default cold-start history: NUM_MIN_SAMPLES + shingle
-MIN_COMPARED = 10
-
-
-@dataclass
-class IntervalCheck:
-    """One interval: AD's result against the replica's seed band."""
-
-    data_start_time: int  # epoch ms
-    data_end_time: int
-    ad_score: float | None
-    ad_grade: float | None
-    band_low: float | None
-    band_high: float | None
-    grade_band_low: float | None
-    grade_band_high: float | None
-    agree: bool
-    cause: str | None = None
-    compared: bool = True
-    entity: dict[str, str] | None = None
-    ad_features: list[float | None] = field(default_factory=list)
-    index_features: list[float | None] = field(default_factory=list)
-    replica_score: float | None = None  # median over seeds
-    late_data: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(self).items()}
-
-
-@dataclass
-class CrossCheckReport:
-    detector: str
-    detector_id: str
-    start: datetime
-    end: datetime
-    verdict: Verdict
-    spearman: float | None
-    precision: float | None
-    recall: float | None
-    intervals: list[IntervalCheck]
-    seeds: list[int]
-    feature_names: list[str]
-    summary: str = ""
-    window_delay_minutes: float | None = None
-    missing_results: int = 0  # single stream: intervals inside the window with no AD result at all
-
-    @property
-    def disagreements(self) -> list[IntervalCheck]:
-        return [i for i in self.intervals if not i.agree]
-
-    @property
-    def agreement_rate(self) -> float | None:
-        compared = [i for i in self.intervals if i.compared]
-        return None if not compared else sum(i.agree for i in compared) / len(compared)
-
-    def to_dict(self) -> dict[str, Any]:
-        compared = [i for i in self.intervals if i.compared]
-        return {
-            "detector": self.detector,
-            "detector_id": self.detector_id,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "verdict": self.verdict,
-            "summary": self.summary,
-            "spearman": _jsonable(self.spearman),
-            "precision": _jsonable(self.precision),
-            "recall": _jsonable(self.recall),
-            "agreement_rate": _jsonable(self.agreement_rate),
-            "n_intervals": len(self.intervals),
-            "n_compared": len(compared),
-            "n_disagree": len(self.disagreements),
-            "n_late_data": sum(i.late_data for i in self.intervals),
-            "n_missing_results": self.missing_results,
-            "seeds": self.seeds,
-            "feature_names": self.feature_names,
-            "window_delay_minutes": self.window_delay_minutes,
-            "intervals": [i.to_dict() for i in self.intervals],
-        }
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, np.floating):
-        return _jsonable(float(v))
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, list):
-        return [_jsonable(x) for x in v]
-    return v
-
-
-# --- reading AD results -------------------------------------------------------------------------------
-def read_ad_results(
-    client: Any,
-    results_index: str,
-    detector_id: str,
-    start_ms: int | None,
-    end_ms: int,
-    *,
-    mode: ADMode = "realtime",
-    page_size: int = 5000,
-) -> list[dict[str, Any]]:
-    """AD result documents of ``detector_id`` with data_end_time in [start_ms, end_ms], oldest first.
-
-    ``realtime``: documents without ``task_id``; ``historical``: documents of the latest historical task.
-    """
-    rng: dict[str, Any] = {"lte": int(end_ms), "format": "epoch_millis"}
-    if start_ms is not None:
-        rng["gte"] = int(start_ms)
-    query: dict[str, Any] = {
-        "bool": {"filter": [{"term": {"detector_id": detector_id}}, {"range": {"data_end_time": rng}}]}
-    }
-    if mode == "historical":
-        query["bool"]["filter"].append({"exists": {"field": "task_id"}})
-    else:
-        query["bool"]["must_not"] = [{"exists": {"field": "task_id"}}]
-    if not client.indices.exists(index=results_index):
-        return []
-    docs: list[dict[str, Any]] = []
-    after: list[Any] | None = None
-    while True:
-        body: dict[str, Any] = {
-            "size": page_size,
-            "query": query,
-            "sort": [{"data_end_time": "asc"}, {"data_start_time": "asc"}, {"execution_end_time": "asc"}],
-        }
-        if after is not None:
-            body["search_after"] = after
-        hits = client.search(index=results_index, body=body)["hits"]["hits"]
-        docs.extend(h["_source"] for h in hits)
-        if len(hits) < page_size:
-            break
-        after = hits[-1]["sort"]
-    if mode == "historical" and docs:
-        latest = max(docs, key=lambda d: _ms(d.get("execution_end_time", 0)))["task_id"]
-        docs = [d for d in docs if d.get("task_id") == latest]
-    return docs
-
-
-def _ms(v: Any) -> int:
-    return to_epoch_ms(v) if v is not None else 0
-
-
-def _entity_key(doc: Mapping[str, Any]) -> str | None:
-    ent = doc.get("entity") or []
-    if not ent:
-        return None
-    return "|".join(f"{e['value']}" for e in sorted(ent, key=lambda e: e["name"]))
-
-
-@dataclass
-class _ADSeries:
-    data_start: np.ndarray
-    data_end: np.ndarray
-    score: np.ndarray  # NaN: no score (error / no data)
-    grade: np.ndarray
-    features: np.ndarray  # (n, f) NaN where AD recorded none
-    error: list[str | None]
-    entity: dict[str, str] | None
-
-
-def _ad_series(docs: Sequence[Mapping[str, Any]], feature_names: Sequence[str]) -> _ADSeries:
-    by_end: dict[int, Mapping[str, Any]] = {}
-    for d in docs:  # a re-run interval replaces the earlier document
-        by_end[_ms(d["data_end_time"])] = d
-    ends = sorted(by_end)
-    rows = [by_end[e] for e in ends]
-    feats = np.full((len(rows), len(feature_names)), np.nan)
-    pos = {n: j for j, n in enumerate(feature_names)}
-    for i, d in enumerate(rows):
-        for fd in d.get("feature_data") or []:
-            j = pos.get(fd.get("feature_name"))
-            if j is not None and fd.get("data") is not None:
-                feats[i, j] = float(fd["data"])
-    ent = rows[0].get("entity") if rows else None
-    return _ADSeries(
-        data_start=np.array([_ms(d["data_start_time"]) for d in rows], dtype=np.int64),
-        data_end=np.array(ends, dtype=np.int64),
-        score=np.array([float(d.get("anomaly_score", math.nan)) for d in rows]),
-        grade=np.array([float(d.get("anomaly_grade", math.nan)) for d in rows]),
-        features=feats,
-        error=[d.get("error") for d in rows],
-        entity={e["name"]: e["value"] for e in ent} if ent else None,
-    )
-
-
-# --- comparison ------------------------------------------------------------------------------------------
-def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return None
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(a[ok], b[ok]).statistic)
-
-
-def _matched(flags: np.ndarray, other: np.ndarray, tolerance: int) -> int:
-    hits = 0
-    for i in np.flatnonzero(flags):
-        lo, hi = max(0, i - tolerance), min(len(other), i + tolerance + 1)
-        hits += bool(other[lo:hi].any())
-    return hits
-
-
-def precision_recall(
-    ad_flags: np.ndarray, replica_flags: np.ndarray, tolerance: int = 2
-) -> tuple[float | None, float | None]:
-    """Anomalous intervals, AD against the replica (reference), matched within ``tolerance`` intervals.
-
-    >>> precision_recall(np.array([0, 1, 0, 0, 0, 1]), np.array([0, 0, 1, 0, 0, 0]), tolerance=1)
-    (0.5, 1.0)
-    """
-    ad_flags, replica_flags = np.asarray(ad_flags, bool), np.asarray(replica_flags, bool)
-    n_ad, n_rep = int(ad_flags.sum()), int(replica_flags.sum())
-    precision = _matched(ad_flags, replica_flags, tolerance) / n_ad if n_ad else None
-    recall = _matched(replica_flags, ad_flags, tolerance) / n_rep if n_rep else None
-    return precision, recall
-
-
-def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per row: any feature where AD's recorded value and the index value differ (AD rounds to 3 dp)."""
-    both_nan = np.isnan(a) & np.isnan(b)
-    close = np.isclose(a, b, rtol=1e-6, atol=1e-3)
-    return ~(both_nan | close).all(axis=1)
-
-
-def _fmt(v: float) -> str:
-    return "none" if not math.isfinite(v) else (f"{v:.0f}" if float(v).is_integer() else f"{v:.3g}")
-
-
-def _utc(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-@dataclass
-class CrossCheckOptions:
-    seeds: Sequence[int] = DEFAULT_SEEDS
-    engine: EngineName = "jvm"
-    mode: ADMode = "realtime"
-    shingle_size: int = 8
-    score_tolerance: float = 0.15
-    score_floor: float = 0.05
-    match_tolerance: int = 2
-    min_agreement: float = 0.9
-    min_spearman: float = 0.7
-    history_intervals: int = 10_000  # how far before ``start`` the replica replays AD's stream
-    state_dir: Path | None = None  # persist the seed ensembles here (continue the stream next time)
-    window_delay_minutes: float | None = None  # for the late-data message
-    model_check: bool = False  # also run the seeds on AD's recorded features (2x work; sharper causes)
-    interval_ms: int | None = None  # the detector interval, to bound the results query (else read from the docs)
-    bbox_cache_fraction: float = 1.0
 
 
 def _config(n_features: int, spec: DetectorSpec, opts: CrossCheckOptions):
@@ -334,7 +86,7 @@ def _check_entity(
     tick: Callable[[int], None] | None,
 ) -> tuple[list[IntervalCheck], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     names = [f.name for f in spec.features]
-    ad = _ad_series(docs, names)
+    ad = ad_series(docs, names)
     ent_spec = spec
     if ad.entity and spec.category_field:
         value = ad.entity.get(spec.category_field)
@@ -376,13 +128,13 @@ def _check_entity(
             ens_ad.save(dir_ad)
     if dir_index is not None:
         ens_index.save(dir_index)
-    differs = _differs(ad.features, now.values) & ad_scored
+    differs = features_differ(ad.features, now.values) & ad_scored
     shingle = max(1, opts.shingle_size)
     checks: list[IntervalCheck] = []
     delay = opts.window_delay_minutes
     for k, i in enumerate(idx):
         checks.append(
-            _judge(
+            judge_interval(
                 ad,
                 now,
                 int(i),
@@ -401,126 +153,6 @@ def _check_entity(
     rep_flag = np.array([np.isfinite(g).any() and np.nanmedian(g) > 0 for g in g_now])
     ad_flag = np.nan_to_num(ad.grade[idx]) > 0
     return checks, ad.score[idx], med, ad_flag, rep_flag
-
-
-def _band(scores: np.ndarray, opts: CrossCheckOptions) -> tuple[float, float]:
-    lo, hi = float(np.nanmin(scores)), float(np.nanmax(scores))
-    return max(0.0, lo * (1 - opts.score_tolerance) - opts.score_floor), hi * (
-        1 + opts.score_tolerance
-    ) + opts.score_floor
-
-
-def _in(v: float, lo: float, hi: float) -> bool:
-    return lo - 1e-12 <= v <= hi + 1e-12
-
-
-def _lag(delay: float | None) -> str:
-    if delay is None:
-        return "window delay shorter than the ingestion lag"
-    return f"window delay {delay:g} min is shorter than the ingestion lag"
-
-
-def _judge(
-    ad: _ADSeries,
-    now: FeatureSeries,
-    i: int,
-    s_now: np.ndarray,
-    g_now: np.ndarray,
-    s_ad: np.ndarray,
-    g_ad: np.ndarray,
-    differs_window: np.ndarray,
-    window_first: int,
-    earlier_mismatch: bool,
-    opts: CrossCheckOptions,
-    delay: float | None,
-) -> IntervalCheck:
-    ad_score = float(ad.score[i]) if math.isfinite(ad.score[i]) else None
-    ad_grade = float(ad.grade[i]) if math.isfinite(ad.grade[i]) else None
-    base = IntervalCheck(
-        data_start_time=int(ad.data_start[i]),
-        data_end_time=int(ad.data_end[i]),
-        ad_score=ad_score,
-        ad_grade=ad_grade,
-        band_low=None,
-        band_high=None,
-        grade_band_low=None,
-        grade_band_high=None,
-        agree=True,
-        entity=ad.entity,
-        ad_features=[None if not math.isfinite(v) else float(v) for v in ad.features[i]],
-        index_features=[None if not math.isfinite(v) else float(v) for v in now.values[i]],
-    )
-    late = bool(differs_window.any())
-    base.late_data = late
-    replica_scored = bool(np.isfinite(s_now).all())
-    if replica_scored:
-        base.band_low, base.band_high = _band(s_now, opts)
-        base.grade_band_low, base.grade_band_high = float(np.min(g_now)), float(np.max(g_now))
-        base.replica_score = float(np.median(s_now))
-    if ad_score is None and not replica_scored:
-        base.compared = False
-        base.cause = f"neither scored: {ad.error[i]}" if ad.error[i] else "neither scored"
-        return base
-    if ad_score is None:
-        base.agree = False
-        docs_now = int(now.doc_count[i]) if now.doc_count is not None else 0
-        if docs_now > 0:
-            base.late_data = True
-            base.cause = (
-                f"late data: AD wrote no score ({ad.error[i] or 'no score'}) but the index now holds {docs_now} "
-                f"documents for the interval; data arrived after AD scored it ({_lag(delay)})"
-            )
-        else:
-            base.cause = f"no data: AD wrote no score ({ad.error[i] or 'no score'}) but the replica scored it"
-        return base
-    if not replica_scored:
-        base.agree = False
-        base.cause = "no data: AD scored this interval but the index now has no complete feature vector for it"
-        return base
-    assert ad_grade is not None
-    if np.all(s_now == 0) and ad_score == 0:
-        base.compared = False
-        base.cause = "not compared: neither model ready yet (warm-up)"
-        return base
-    score_ok = _in(ad_score, base.band_low, base.band_high)  # type: ignore[arg-type]
-    grade_ok = _in(ad_grade, base.grade_band_low, base.grade_band_high)  # type: ignore[arg-type]
-    base.agree = score_ok and grade_ok
-    if base.agree:
-        return base
-    what = ", ".join(
-        x
-        for x in (
-            None if score_ok else f"score {ad_score:.3f} outside [{base.band_low:.3f}, {base.band_high:.3f}]",
-            None
-            if grade_ok
-            else f"grade {ad_grade:.3f} outside [{base.grade_band_low:.3f}, {base.grade_band_high:.3f}]",
-        )
-        if x
-    )
-    if late:
-        j = window_first + int(np.flatnonzero(differs_window)[-1])
-        diffs = [
-            f"{n}={_fmt(a)} (index now {_fmt(b)})"
-            for n, a, b in zip(now.feature_names, ad.features[j], now.values[j], strict=True)
-            if not (np.isclose(a, b, atol=1e-3) or (np.isnan(a) and np.isnan(b)))
-        ]
-        base.cause = (
-            f"late data: AD scored the interval starting {_utc(int(ad.data_start[j]))} with "
-            f"{', '.join(diffs)}; data arrived after AD scored it ({_lag(delay)}); {what}"
-        )
-        return base
-    if np.isfinite(s_ad).all():  # the replica on AD's own inputs agrees with AD: the data, not the model
-        data_explains = _in(ad_score, *_band(s_ad, opts)) and _in(ad_grade, float(np.min(g_ad)), float(np.max(g_ad)))
-    else:
-        data_explains = earlier_mismatch
-    if data_explains:
-        base.cause = f"data: inputs differ earlier in the stream (late data before this shingle); {what}"
-    else:
-        base.cause = (
-            "model: same inputs, AD's result is outside the replica's seed band (model state differs: restart, "
-            f"other cold-start history, another AD release or profile); {what}"
-        )
-    return base
 
 
 def crosscheck(
@@ -543,13 +175,13 @@ def crosscheck(
     since = None if opts.interval_ms is None else start_ms - opts.history_intervals * opts.interval_ms
     docs = read_ad_results(client, results_index, detector_id, since, end_ms, mode=opts.mode)
     if docs:
-        first = _ms(docs[0]["data_start_time"])
-        iv = max(1, _ms(docs[0]["data_end_time"]) - first)
+        first = time_ms(docs[0]["data_start_time"])
+        iv = max(1, time_ms(docs[0]["data_end_time"]) - first)
         earliest = start_ms - opts.history_intervals * iv
-        docs = [d for d in docs if _ms(d["data_end_time"]) > earliest]
+        docs = [d for d in docs if time_ms(d["data_end_time"]) > earliest]
     groups: dict[str | None, list[Mapping[str, Any]]] = {}
     for d in docs:
-        groups.setdefault(_entity_key(d), []).append(d)
+        groups.setdefault(entity_key(d), []).append(d)
     total = (2 if opts.model_check else 1) * len(docs)
     done = [0]
 
@@ -589,7 +221,7 @@ def crosscheck(
     cat = np.concatenate
     a, r = cat(ad_scores), cat(rep_scores)
     both = np.isfinite(a) & np.isfinite(r) & ((a > 0) | (r > 0))
-    rho = _spearman(a[both], r[both])
+    rho = spearman(a[both], r[both])
     precision, recall = (None, None)
     pr = [precision_recall(af, rf, opts.match_tolerance) for af, rf in zip(ad_flags, rep_flags, strict=True)]
     n_ad, n_rep = int(sum(x.sum() for x in ad_flags)), int(sum(x.sum() for x in rep_flags))
@@ -612,56 +244,10 @@ def crosscheck(
         window_delay_minutes=opts.window_delay_minutes,
         missing_results=0 if spec.is_high_cardinality else missing_intervals(intervals),
     )
-    report.verdict, report.summary = _verdict(report, opts)
+    report.verdict, report.summary = verdict(report, opts)
     return report
 
 
-def missing_intervals(intervals: Sequence[IntervalCheck]) -> int:
-    """Intervals between the first and last checked one that have no AD result (gaps in the grid).
-
-    >>> iv = [IntervalCheck(s, s + 60, 1.0, 0.0, 0, 2, 0, 0, True) for s in (0, 60, 240, 300)]
-    >>> missing_intervals(iv)
-    2
-    """
-    if len(intervals) < 2:
-        return 0
-    starts = np.array(sorted(i.data_start_time for i in intervals), dtype=np.int64)
-    iv = int(np.median(np.array([i.data_end_time - i.data_start_time for i in intervals])))
-    if iv <= 0:
-        return 0
-    gaps = np.diff(starts)
-    return int(sum(round(g / iv) - 1 for g in gaps if g > 1.5 * iv))
-
-
-def _verdict(report: CrossCheckReport, opts: CrossCheckOptions) -> tuple[Verdict, str]:
-    compared = [i for i in report.intervals if i.compared]
-    if len(compared) < MIN_COMPARED:
-        return "insufficient_data", f"only {len(compared)} intervals could be compared (need {MIN_COMPARED})"
-    rate = report.agreement_rate or 0.0
-    bad = report.disagreements
-    late = sum(1 for i in bad if i.cause and i.cause.startswith(("late data", "no data", "data")))
-    model = sum(1 for i in bad if i.cause and i.cause.startswith("model"))
-    rho_ok = report.spearman is None or report.spearman >= opts.min_spearman
-    text = (
-        f"{rate:.0%} of {len(compared)} intervals inside the {len(report.seeds)}-seed band"
-        + (f", Spearman {report.spearman:.2f}" if report.spearman is not None else "")
-        + (f"; {late} disagree because the data changed after AD scored them" if late else "")
-        + (f"; {model} disagree on identical inputs" if model else "")
-        + (
-            f"; {report.missing_results} intervals have no AD result (job not running, or zero-grade results "
-            "dropped under indexing pressure)"
-            if report.missing_results
-            else ""
-        )
-    )
-    if late >= max(2, math.ceil(0.01 * len(compared))):  # seeds never make inputs differ: systematic
-        return "inconsistent", text
-    if rate >= opts.min_agreement and rho_ok:
-        return "consistent", text
-    return "inconsistent", text
-
-
-# --- settings-level entry point ------------------------------------------------------------------------
 def resolve_detector_id(settings: Any, client: Any, name: str) -> str:
     """The AD detector id of catalogue detector ``name``: from the plugin, or the local engine's stable id."""
     if settings.uses_ad_plugin:

@@ -3,17 +3,21 @@
 An engine is a ThresholdedRandomCutForest set up as the OpenSearch AD plugin sets up its models
 (:func:`ad_profile`); it processes one base-dimension point per interval and returns a :class:`ScoreResult`
 with the fields AD writes to its result documents.
+
+Engines import this module, never the reverse: picking an engine by name is
+:mod:`offline_rcf.engine_factory`'s job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 EngineName = Literal["jvm", "native"]
 ADEra = Literal["3.x", "2.14"]
 ADMode = Literal["realtime", "historical", "preview"]
+Imputation = Literal["PREVIOUS", "ZERO", "FIXED_VALUES", "LINEAR"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class ForestConfig:
     anomaly_rate: float = 0.005
     normalize: bool = True  # TransformMethod.NORMALIZE (False: NONE, the <=2.14 era)
     streaming_impute: bool = True  # ForestMode.STREAMING_IMPUTE when shingle > 1
-    imputation: Literal["PREVIOUS", "ZERO", "FIXED_VALUES", "LINEAR"] = "PREVIOUS"
+    imputation: Imputation = "PREVIOUS"
     alert_once: bool = True
     auto_adjust: bool = True
     ignore_near_expected_ratio: float | None = 0.2  # AD's default rule; None when the detector has rules
@@ -116,36 +120,3 @@ class Engine(Protocol):
     def state(self) -> bytes:
         """Serialised model state (the forest's own state mappers)."""
         ...
-
-
-def with_seed(config: ForestConfig, seed: int | None) -> ForestConfig:
-    return replace(config, seed=seed)
-
-
-def make_engine(config: ForestConfig, engine: EngineName = "jvm") -> Engine:
-    """A fresh engine: ``"jvm"`` (AWS's jars via JPype, the reference) or ``"native"`` (numpy, issue 9).
-
-    Imports are lazy, so choosing an engine never starts the JVM or loads numba unless it is used.
-    """
-    if engine == "jvm":
-        from offline_rcf.jvm import JVMEngine
-
-        return JVMEngine(config)
-    if engine == "native":
-        from offline_rcf.native import NativeEngine
-
-        return NativeEngine(config)
-    raise ValueError(f"unknown engine {engine!r}; use 'jvm' or 'native'")
-
-
-def restore_engine(config: ForestConfig, state: bytes, engine: EngineName = "jvm") -> Engine:
-    """An engine restored from ``Engine.state()`` bytes (JVM: the forest's JSON state; native: its own npz)."""
-    if engine == "jvm":
-        from offline_rcf.jvm import JVMEngine
-
-        return JVMEngine.from_state(config, state)
-    if engine == "native":
-        from offline_rcf.native import NativeEngine
-
-        return NativeEngine.from_state(state)  # its state carries its config
-    raise ValueError(f"unknown engine {engine!r}; use 'jvm' or 'native'")

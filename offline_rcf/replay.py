@@ -1,6 +1,6 @@
 """Offline scoring: a catalogue detector replayed over raw WAF records (files or memory), no OpenSearch needed.
 
-Features come from :func:`offline_rcf.features.features_from_records` (historical, epoch-aligned buckets), the
+Features come from :func:`offline_rcf.record_features.features_from_records` (historical, epoch-aligned buckets), the
 model is the replica set up as AD's historical analysis sets it up (``ad_profile(mode="historical")``), and
 intervals follow AD's rules: single-stream intervals with missing features get no score unless the detector
 imputes; absent HC entities get none either, or zeros with ``imputation="ZERO"`` once the model exists.
@@ -17,13 +17,9 @@ from typing import Any
 import numpy as np
 
 from offline_rcf.engine import EngineName, ad_profile
-from offline_rcf.features import (
-    FeatureSeries,
-    features_from_records,
-    features_from_records_by_entity,
-    load_records,
-    record_time_ms,
-)
+from offline_rcf.record_features import features_from_records, features_from_records_by_entity
+from offline_rcf.record_query import load_records, record_time_ms
+from offline_rcf.series import FeatureSeries
 from wafad.catalogue import DetectorSpec
 
 RECORD_SUFFIXES = (".gz", ".json", ".jsonl", ".log", ".ndjson")

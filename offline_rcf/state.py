@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from offline_rcf.detector import TRCFDetector
-from offline_rcf.engine import EngineName, ForestConfig, with_seed
-from offline_rcf.features import FeatureSeries
+from offline_rcf.engine import EngineName, ForestConfig
+from offline_rcf.series import FeatureSeries
 
 META_FORMAT = "wafad-seed-ensemble/1"
 KEEP_INTERVALS = 20_000
@@ -58,7 +58,7 @@ class SeedEnsemble:
         self.engine = engine
         self.feature_names = list(feature_names) if feature_names is not None else None
         self.models = [
-            TRCFDetector(with_seed(self.config, s), engine=engine, feature_names=self.feature_names) for s in self.seeds
+            TRCFDetector(self.config, engine=engine, feature_names=self.feature_names, seed=s) for s in self.seeds
         ]
         # data_end ms -> (data_start ms, scores[K], grades[K])
         self.history: dict[int, tuple[int, list[float], list[float]]] = {}

@@ -11,9 +11,12 @@ from opensearchpy import helpers
 
 from detectors.results import ResultInput, ensure_results_index, result_document, stable_detector_id, write_results
 from offline_rcf import TRCFDetector
-from offline_rcf.crosscheck import CrossCheckOptions, crosscheck, crosscheck_detector, precision_recall
+from offline_rcf.crosscheck import crosscheck, crosscheck_detector
+from offline_rcf.crosscheck_options import CrossCheckOptions
+from offline_rcf.crosscheck_stats import precision_recall
 from offline_rcf.engine import ad_profile
-from offline_rcf.features import features_from_records, interval_grid
+from offline_rcf.record_features import features_from_records
+from offline_rcf.series import interval_grid
 from offline_rcf.state import ensemble_dir
 from wafad.catalogue import get_detector
 

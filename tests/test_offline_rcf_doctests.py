@@ -10,8 +10,11 @@ import pytest
 MODULES = [
     "offline_rcf.detector",
     "offline_rcf.engine",
-    "offline_rcf.features",
-    "offline_rcf.crosscheck",
+    "offline_rcf.engine_factory",
+    "offline_rcf.series",
+    "offline_rcf.record_query",
+    "offline_rcf.crosscheck_stats",
+    "offline_rcf.crosscheck_report",
 ]
 
 

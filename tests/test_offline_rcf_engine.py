@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from offline_rcf.engine import ad_profile, make_engine
+from offline_rcf.engine import ad_profile
+from offline_rcf.engine_factory import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 1000

@@ -10,15 +10,9 @@ import numpy as np
 import pytest
 from opensearchpy import helpers
 
-from offline_rcf.features import (
-    FeatureSeries,
-    feature_series,
-    feature_series_by_entity,
-    features_for_windows,
-    features_from_records,
-    features_from_records_by_entity,
-    interval_grid,
-)
+from offline_rcf.feature_queries import feature_series, feature_series_by_entity, features_for_windows
+from offline_rcf.record_features import features_from_records, features_from_records_by_entity
+from offline_rcf.series import FeatureSeries, interval_grid
 from wafad.catalogue import DETECTORS, DetectorSpec, Feature, get_detector, indicators
 
 START = datetime(2024, 1, 1, 22, 30, tzinfo=UTC)  # crosses midnight: two daily indices
