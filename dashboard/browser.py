@@ -2,19 +2,24 @@
 
 Used by the browser test and ``scripts/browser_check.py``: take a screenshot of a local HTML file, dump the
 DOM after its scripts ran, and decode the PNG (stdlib zlib + numpy, no imaging library) to check it is not
-blank. Chromium runs with networking features off, in a throw-away profile, with a hard timeout.
+blank; and :func:`webdriver` for interactive checks (hover, drag) through selenium and Debian's chromedriver
+(``chromium-driver``), never a driver downloaded by selenium-manager. Chromium runs with networking features
+off, in a throw-away profile, with a hard timeout.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import struct
 import subprocess
 import tempfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +56,76 @@ def find_chromium() -> str | None:
     return None
 
 
-def _run(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
+CHROMEDRIVER = "/usr/bin/chromedriver"  # Debian's chromium-driver, the same build as its chromium
+DRIVER_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    "--hide-scrollbars",
+    "--mute-audio",
+)
+
+
+def find_chromedriver() -> str | None:
+    """Debian's chromedriver (``WAFAD_CHROMEDRIVER`` overrides), or None; never one downloaded on the fly."""
+    path = os.environ.get("WAFAD_CHROMEDRIVER") or CHROMEDRIVER
+    return path if Path(path).is_file() and os.access(path, os.X_OK) else None
+
+
+def webdriver_missing() -> str | None:
+    """Why :func:`webdriver` cannot run here (chromium, chromedriver or selenium missing), or None."""
+    if find_chromium() is None:
+        return "chromium not found: `scripts/bootstrap.sh --browser` installs it (apt-get install chromium)"
+    if find_chromedriver() is None:
+        return f"chromedriver not found at {CHROMEDRIVER}: apt-get install chromium-driver"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install selenium)"
+    return None
+
+
+@contextlib.contextmanager
+def webdriver(*, size: tuple[int, int] = (1400, 1000), timeout_s: float = 60) -> Iterator[Any]:
+    """A selenium Chrome session on Debian's chromium and chromedriver, headless, in a throw-away profile."""
+    from selenium import webdriver as wd
+    from selenium.webdriver.chrome.service import Service
+
+    reason = webdriver_missing()
+    if reason:
+        raise BrowserError(reason)
+    with tempfile.TemporaryDirectory(prefix="wafad-selenium-") as profile:
+        options = wd.ChromeOptions()
+        options.binary_location = find_chromium()  # type: ignore[assignment]
+        for flag in (*DRIVER_FLAGS, f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}"):
+            options.add_argument(flag)
+        driver = wd.Chrome(service=Service(find_chromedriver()), options=options)
+        try:
+            driver.set_page_load_timeout(timeout_s)
+            driver.set_script_timeout(timeout_s)
+            yield driver
+        finally:
+            driver.quit()
+
+
+def open_page(driver: Any, page: Path | str, *, timeout_s: float = 30) -> None:
+    """Load ``page`` and wait until its script has set the render-complete marker."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(_url(page))
+    WebDriverWait(driver, timeout_s).until(
+        lambda drv: drv.execute_script("return document.documentElement.getAttribute('data-render-complete')") == "1"
+    )
+
+
+def run_chromium(args: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
+    """Run headless chromium with ``args`` in a throw-away profile, networking features off, a hard timeout."""
     exe = find_chromium()
     if exe is None:
         raise BrowserError("chromium not found: run scripts/bootstrap.sh --browser (apt-get install chromium)")
@@ -76,7 +150,7 @@ def screenshot(
     """Render ``page`` and save a PNG of the first ``size`` pixels."""
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
-    _run(
+    run_chromium(
         [
             f"--virtual-time-budget={budget_ms}",
             f"--screenshot={png.resolve()}",
@@ -92,7 +166,7 @@ def screenshot(
 
 def dump_dom(page: Path | str, *, budget_ms: int = 10_000, timeout_s: float = 90) -> str:
     """The serialised DOM after the page's scripts ran."""
-    proc = _run([f"--virtual-time-budget={budget_ms}", "--dump-dom", _url(page)], timeout_s)
+    proc = run_chromium([f"--virtual-time-budget={budget_ms}", "--dump-dom", _url(page)], timeout_s)
     return proc.stdout.decode("utf-8", errors="replace")
 
 

@@ -1,4 +1,5 @@
-"""``wafad dashboard`` (the HTML page) and ``wafad dashboard-objects`` (OpenSearch Dashboards saved objects)."""
+"""``wafad dashboard`` (the HTML page), ``wafad dashboard-objects`` (OpenSearch Dashboards saved objects) and
+``wafad report`` (the one-page executive KPI report, PDF or HTML)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,17 @@ def _read_alerts(path: Path | None) -> list[dict[str, Any]] | None:
             raise typer.BadParameter(f"alerts file {path} is neither JSON nor JSON lines: {exc}") from None
 
 
+def _settings(*, demo: bool) -> Any:
+    """The configured settings, or the local demo's namespace of them (``--demo``)."""
+    from wafad.settings import get_settings
+
+    if not demo:
+        return get_settings()
+    from flows.demo import demo_settings
+
+    return demo_settings(get_settings())
+
+
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
@@ -54,13 +66,8 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from dashboard.render import write_dashboard
-        from wafad.settings import get_settings
 
-        settings = get_settings()
-        if demo:
-            from flows.demo import demo_settings
-
-            settings = demo_settings(settings)
+        settings = _settings(demo=demo)
         t0, t1 = parse_when(start), parse_when(end)
         if t1 <= t0:
             raise typer.BadParameter(f"--end ({t1.isoformat()}) must be after --start ({t0.isoformat()})")
@@ -86,7 +93,8 @@ def register(app: typer.Typer) -> None:
         """Write the OpenSearch Dashboards saved objects (index patterns, visualisations, dashboard)."""
         from rich.console import Console
 
-        from dashboard.saved_objects import import_saved_objects, write_saved_objects
+        from dashboard.dashboards_objects.build import write_saved_objects
+        from dashboard.dashboards_objects.importer import import_saved_objects
         from wafad.settings import get_settings
 
         settings = get_settings()
@@ -96,3 +104,25 @@ def register(app: typer.Typer) -> None:
         if import_to:
             result = import_saved_objects(settings, import_to)
             console.print(f"imported {result.get('successCount', 0)} objects into {import_to}")
+
+    @app.command("report")
+    def report(
+        start: str = typer.Option(..., "--start", help="period start: ISO-8601, 'now' or 'now-7d'"),
+        end: str = typer.Option("now", "--end", help="period end: ISO-8601, 'now' or 'now-1h'"),
+        out: Path = typer.Option(Path("out/executive.pdf"), "--out", help="the PDF (or, ending in .html, the HTML)"),
+        alerts: Path | None = typer.Option(None, "--alerts", help="alerts sent (JSON list or lines); default: replay"),
+        demo: bool = typer.Option(False, "--demo", help="read the local demo's indices (after `make demo`)"),
+    ) -> None:
+        """Write the one-page executive KPI report for a period (PDF through headless chromium, or HTML)."""
+        from dashboard.executive.pdf import PdfError
+        from dashboard.executive.period import PeriodError
+        from dashboard.executive.report import write_report
+
+        settings = _settings(demo=demo)
+        try:
+            files = write_report(settings, parse_when(start), parse_when(end), out, alerts=_read_alerts(alerts))
+        except (PeriodError, PdfError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"executive report written to {files.pdf or files.html}", err=True)
+        print(files.pdf or files.html)

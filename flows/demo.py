@@ -19,6 +19,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from dashboard.executive.report import write_demo_report
 from flows.common import StageTimer, ensure_local_stack, exported, floor_hour, md_table
 from flows.ensure_infrastructure import ensure_infrastructure
 from tasks.alerts import process_alerts_task, read_inbox_task
@@ -254,6 +255,7 @@ def demo_flow(
                 alerts=sent,
                 crosscheck=cross,
             )
+            executive = write_demo_report(settings, start, end, sent)  # the one-page KPI report (PDF with chromium)
 
     problems = list(rec.problems) + list(card["problems"])
     if len(received) != len(sent):
@@ -277,6 +279,7 @@ def demo_flow(
         "alerts_outside_windows": card["alerts_outside"],
         "crosscheck": cross,
         "dashboard": dashboard,
+        "executive": executive,
         "labels": str(labels_path),
         "stage_seconds": timer.seconds,
         "total_seconds": timer.total,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from dashboard.dashboards_objects.validate import validate_saved_objects
 from dashboard.sample_data import index_window, labels_for_window
-from dashboard.saved_objects import validate_saved_objects
 from wafad.catalogue import DETECTORS
 from wafad.settings import get_settings
 

@@ -8,18 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from opensearchpy import helpers
 
-from dashboard.data import (
-    bucket_interval_ms,
-    fetch_raw_summary,
-    fetch_results,
-    load_dashboard_data,
-    parse_alerts,
-    parse_crosscheck,
-    parse_labels,
-    parse_result,
-    resolve_detector_name,
-    to_ms,
-)
+from dashboard.data.inputs import parse_alerts, parse_crosscheck, parse_labels
+from dashboard.data.loader import load_dashboard_data
+from dashboard.data.raw import bucket_interval_ms, fetch_raw_summary
+from dashboard.data.results import fetch_results, parse_result, resolve_detector_name
+from dashboard.data.values import to_ms
 from dashboard.sample_data import engine_detector_ids, index_window
 from wafad.catalogue import DETECTORS, INDICATOR_FIELDS
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,8 +58,13 @@ def test_dashboard_over_local_engine_results_and_crosscheck(settings, os_client,
     # the engine's random-looking id is shown under the catalogue name, with one result per minute
     assert '<div class="v">45</div><div class="k">intervals</div>' in panel
     assert "no AD results in this window" not in panel
-    line = re.search(r'data-series="status_bad \(actual\)" d="([^"]+)"', panel)
-    assert line and line.group(1).count("L") >= 40
+    block = re.search(r'<script type="application/json" id="wafad-data">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
+    charts = json.loads(block)["charts"]
+    feature = charts[re.search(r'<div class="chart-host" id="([^"]+)"', panel).group(1)]  # type: ignore[union-attr]
+    line = next(s for s in feature["series"] if s["label"] == "status_bad (actual)")["data"]["v"]
+    assert sum(v is not None for v in line) >= 40
     section = html.split('<section id="crosscheck">')[1].split("</section>")[0]
     assert "waf-http-status-5xx" in section and cross.verdict in section
-    assert 'class="series band"' in section
+    cross_ids = re.findall(r'<div class="chart-host" id="([^"]+)"', section)
+    bands = [s for cid in cross_ids for s in charts[cid]["series"] if s["kind"] == "band"]
+    assert bands and any(v is not None for b in bands for v in b["upper"]["v"])

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from html import escape, unescape
+from html import unescape
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
+from markupsafe import escape as markup_escape
 
-from dashboard.assets import JS
-from dashboard.render import content_security_policy, safe_json, script_hash, write_dashboard
+from dashboard.assets import inline_scripts, page_js
+from dashboard.render import write_dashboard
+from dashboard.safety import content_security_policy, safe_json, script_hash
 from dashboard.sample_data import XSS_PAYLOADS, engine_detector_ids, index_window, labels_for_window
 from wafad.catalogue import DETECTORS
 
@@ -64,6 +66,21 @@ def _sections(html: str) -> set[str]:
     return set(re.findall(r'<section id="([a-z]+)"', html))
 
 
+def _data(html: str) -> dict:
+    block = re.search(r'<script type="application/json" id="wafad-data">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
+    return json.loads(block)
+
+
+def _charts_in(html: str, fragment: str) -> list[dict]:
+    """The chart specs of the charts placed in ``fragment`` of the page."""
+    charts = _data(html)["charts"]
+    return [charts[cid] for cid in re.findall(r'<div class="chart-host" id="([^"]+)"', fragment)]
+
+
+def _series(charts: list[dict], kind: str) -> list[dict]:
+    return [s for c in charts for s in c["series"] if s["kind"] == kind]
+
+
 def test_full_dashboard_has_every_panel(settings, os_client, tmp_path: Path) -> None:
     index_window(
         os_client, settings, START, MINUTES, anomalies=ANOMALIES, per_minute=8, detector_ids=engine_detector_ids()
@@ -109,28 +126,34 @@ def test_full_dashboard_has_every_panel(settings, os_client, tmp_path: Path) -> 
     status_panel = html.split('id="detector-waf-http-status-5xx"')[1].split('<div class="detector')[0]
     assert "ground truth found 1/1" in status_panel
     assert "wafad: waf-http-status-5xx anomaly" in status_panel  # its alert, listed with its panel
-    assert 'class="vline"' in status_panel
-    assert "expected" in status_panel and 'class="series marker"' in status_panel
+    status_charts = _charts_in(html, status_panel)
+    assert {m["label"] for c in status_charts for m in c["marks"]} == {"alert opened"}  # alert marks
+    assert [m["t"] for m in status_charts[0]["marks"]] == [START_MS + 21 * 60_000]
+    expected = [s for s in _series(status_charts, "markers") if s["label"].endswith(" expected")]
+    assert expected and all(v is not None for s in expected for v in s["data"]["v"])
+    assert status_charts[0]["extra"]["anomaly grade"]["v"]  # the grade, for the feature chart's tooltip
     volume_panel = html.split('id="detector-waf-volume"')[1].split('<div class="detector')[0]
-    assert 'class="shade"' in volume_panel  # the volume label belongs to the volume detector
+    volume_shades = [s for c in _charts_in(html, volume_panel) for s in c["shades"] if s["truth"]]
+    assert volume_shades and {s["start"] for s in volume_shades} == {START_MS + 30 * 60_000}  # its volume label
     hc_panel = html.split('id="detector-waf-country-hc"')[1].split("</section>")[0]
     assert "httpRequest.country=RU" in hc_panel  # entities table
     cross = html.split('<section id="crosscheck">')[1].split("</section>")[0]
     assert "Disagreements (1)" in cross and "consistent" in cross and "96.7%" in cross
     assert "waf-country-hc [c=RU]" in cross
-    assert 'class="series band"' in cross
-    # every chart declares its size and the data block holds a read-out for each time chart
-    block = re.search(r'<script type="application/json" id="wafad-data">(.*?)</script>', html, re.S).group(1)  # type: ignore[union-attr]
-    data = json.loads(block)
-    chart_ids = re.findall(r'<svg class="chart time" id="([^"]+)"', html)
-    assert set(chart_ids) == set(data["charts"]) and len(chart_ids) >= 20
+    bands = _series(_charts_in(html, cross), "band")
+    assert bands and all(len(b["data"]["t"]) == len(b["upper"]["t"]) == MINUTES - 10 for b in bands)
+    # every chart placed on the page has its spec in the data block, and only those
+    data = _data(html)
+    chart_ids = re.findall(r'<div class="chart-host" id="([^"]+)"', html)
+    assert len(set(chart_ids)) == len(chart_ids) and set(chart_ids) == set(data["charts"]) and len(chart_ids) >= 20
 
 
 def test_panels_for_missing_inputs_are_omitted(settings, os_client, tmp_path: Path) -> None:
     index_window(os_client, settings, START, 15, per_minute=5)
     html = write_dashboard(settings, START, "2026-06-01T12:15:00Z", tmp_path / "d.html").read_text()
     assert _sections(html) == {"overview", "historical", "live", "detectors", "traffic"}
-    assert 'class="shade"' not in html and 'class="vline"' not in html
+    charts = _data(html)["charts"].values()
+    assert not any(c["shades"] or c["marks"] for c in charts)
     assert "ground truth found" not in html and "Cross-check" not in html
 
 
@@ -152,8 +175,8 @@ def test_attacker_strings_are_escaped_server_side(settings, os_client, tmp_path:
     # top URIs table and chart labels carry the escaped text
     uris = re.findall(r'<td class="raw">(.*?)</td>', html, re.S)
     assert {unescape(u) for u in uris} & set(XSS_PAYLOADS)
-    assert escape(XSS_PAYLOADS[1], quote=True) in html  # the alert text
-    assert len(re.findall(r"<script", html)) == 2 and html.count("</script>") == 2
+    assert str(markup_escape(XSS_PAYLOADS[1])) in html  # the alert text, escaped as the templates escape it
+    assert len(re.findall(r"<script", html)) == 3 and html.count("</script>") == 3  # data, uPlot, the page's own
 
 
 def test_page_makes_no_network_requests(settings, os_client, tmp_path: Path) -> None:
@@ -164,12 +187,15 @@ def test_page_makes_no_network_requests(settings, os_client, tmp_path: Path) -> 
     for attr in ("src=", 'href="http', "@import", "url("):
         assert attr not in html.replace('href="#', "")
     csp = unescape(re.search(r'Content-Security-Policy" content="([^"]+)"', html).group(1))  # type: ignore[union-attr]
-    assert csp == content_security_policy(JS)
-    assert f"'{script_hash(JS)}'" in csp
-    own_script = re.search(r"<script>(.*?)</script>", html, re.S).group(1)  # type: ignore[union-attr]
-    assert own_script == JS  # the hash in the CSP is the hash of exactly this script
+    assert csp == content_security_policy(inline_scripts())
+    inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+    assert inline == inline_scripts()  # the hashes in the CSP are the hashes of exactly these scripts
+    for script in inline:
+        assert f"'{script_hash(script)}'" in csp
+    assert "uPlot" in inline[0] and "MIT" in inline[0].splitlines()[0]  # the vendored library, its licence notice
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
-        assert sink not in JS
+        assert sink not in page_js()
+        assert sink not in inline[0]
 
 
 @given(st.text())
@@ -185,18 +211,17 @@ def test_safe_json_specifics() -> None:
 
 
 def test_long_series_are_decimated_but_keep_spikes_and_gaps() -> None:
-    from dashboard.charts import TimeChart
+    from dashboard.chartspec import COLUMNS, TimeChart
 
     n = 20_000
     points = [(START_MS + i * 60_000, 1.0 if i != 12_345 else 50.0) for i in range(n)]
     points[5_000] = (points[5_000][0], None)  # a no-data interval
     chart = TimeChart("long", START_MS, START_MS + n * 60_000, y_max=50.0).line("v", points, "#000")
-    svg = chart.svg()
-    d = re.search(r'data-series="v" d="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
-    coords = [tuple(map(float, p[1:].split(","))) for p in d.split()]
-    assert len(coords) <= 4 * chart.plot_w + 2 and len(coords) < n / 4
-    assert min(y for _, y in coords) < chart.margin_top + 5  # the 50.0 spike reaches the top
-    assert d.count("M") == 2  # the gap breaks the line once
+    data = chart.spec()["series"][0]["data"]
+    assert len(data["t"]) == len(data["v"]) <= 4 * COLUMNS + 2 and len(data["t"]) < n / 4
+    assert data["t"] == sorted(data["t"])
+    assert max(v for v in data["v"] if v is not None) == 50.0  # the spike is kept
+    assert data["v"].count(None) == 1 and data["t"][data["v"].index(None)] == points[5_000][0]  # so is the gap
 
 
 def test_no_data_results_are_shaded(settings, os_client, tmp_path: Path) -> None:
@@ -225,14 +250,20 @@ def test_no_data_results_are_shaded(settings, os_client, tmp_path: Path) -> None
     html = write_dashboard(settings, START, "2026-06-01T12:10:00Z", tmp_path / "e.html").read_text()
     panel = html.split('id="detector-waf-volume"')[1].split('<div class="detector')[0]
     assert '<div class="v">2</div><div class="k">no-data / errors</div>' in panel
-    assert panel.count('class="shade"') == 2 and "No data in current window &lt;b&gt;3&lt;/b&gt;" in panel
-    line = re.search(r'data-series="requests \(actual\)" d="([^"]+)"', panel).group(1)  # type: ignore[union-attr]
-    assert line.count("M") == 2  # the feature line breaks where there was no data
+    charts = _charts_in(html, panel)
+    no_data = [s for c in charts for s in c["shades"] if s["label"] == "no data / error"]
+    assert [s["start"] for s in no_data] == [START_MS + 3 * 60_000, START_MS + 4 * 60_000]
+    assert "No data in current window <b>3</b>" in no_data[0]["text"]  # data in JSON, set as text by the script
+    assert "No data in current window <b>3</b>" not in html  # and never markup
+    line = next(s for s in charts[0]["series"] if s["label"] == "requests (actual)")["data"]["v"]
+    assert line[3:5] == [None, None] and None not in line[:3] + line[5:]  # the feature line breaks there
 
 
 def test_unknown_detectors_and_odd_results_render_escaped() -> None:
     """A detector outside the catalogue, HC entities with only no-data results, hostile names: still a page."""
-    from dashboard.data import DashboardData, DetectorResults, RawSummary, ResultPoint
+    from dashboard.data.loader import DashboardData
+    from dashboard.data.raw import RawSummary
+    from dashboard.data.results import DetectorResults, ResultPoint
     from dashboard.render import render_html
 
     no_data = ResultPoint(0, 60_000, None, None, None, None, {}, {}, {}, error="No data <i>x</i>")
@@ -240,4 +271,6 @@ def test_unknown_detectors_and_odd_results_render_escaped() -> None:
     raw = RawSummary(interval_ms=60_000, times=list(range(0, 3_600_000, 60_000)), total=[0] * 60, indicators={})
     html = render_html(DashboardData(0, 3_600_000, {"target": "<t>"}, [group], raw, [], [], []))
     assert 'id="detector-mystery&lt;script&gt;"' in html and "mystery<script>" not in html
-    assert "k=&lt;v&gt;" in html and "No data &lt;i&gt;x&lt;/i&gt;" in html and "&lt;t&gt;" in html
+    assert "k=&lt;v&gt;" in html and "&lt;t&gt;" in html
+    shades = [s["text"] for c in _data(html)["charts"].values() for s in c["shades"]]
+    assert any("No data <i>x</i>" in t for t in shades) and "<i>x</i>" not in html

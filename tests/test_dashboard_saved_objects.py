@@ -16,17 +16,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from dashboard.dashboards_objects.build import DEFAULT_NDJSON, render_saved_objects, to_ndjson, write_saved_objects
+from dashboard.dashboards_objects.importer import SavedObjectsError, ensure_saved_objects, import_saved_objects
+from dashboard.dashboards_objects.validate import validate_saved_objects
 from dashboard.sample_data import index_window
-from dashboard.saved_objects import (
-    DEFAULT_NDJSON,
-    SavedObjectsError,
-    ensure_saved_objects,
-    import_saved_objects,
-    render_saved_objects,
-    to_ndjson,
-    validate_saved_objects,
-    write_saved_objects,
-)
 from wafad.catalogue import CLIENT_IP_FIELD, COUNTRY_FIELD, INDICATOR_FIELDS, URI_FIELD
 from wafad.settings import Settings
 

@@ -35,6 +35,8 @@ def test_demo_flow_reconciles_every_hop_and_detects_the_window(prefect_harness, 
     assert summary["ok"], summary["problems"]
     dashboard = Path(summary["dashboard"])
     assert dashboard.exists() and "<html" in dashboard.read_text()[:2000].lower()
+    executive = Path(summary["executive"]["html"])  # the one-page KPI report (its PDF: tests/test_dashboard_report)
+    assert executive.exists() and f"{r['indexed']:,}" in executive.read_text()
     assert set(summary["stage_seconds"]) >= {"simulate", "relay S3 → Kinesis", "deliver Kinesis → OpenSearch"}
     # the demo ran in its own namespace: the documents are in the demo's indices
     ns = demo_settings(settings)
