@@ -4,10 +4,14 @@ BIN := $(VENV)/bin
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: demo test serve bootstrap stack-up stack-down lint bench clean
+.PHONY: demo test serve bootstrap lock stack-up stack-down lint bench clean
 
 bootstrap:
 	@scripts/bootstrap.sh
+
+# requirements.lock from pyproject.toml (pins kept where still allowed; LOCK_ARGS=--upgrade moves them all)
+lock:
+	python3 scripts/lockfile.py lock $(LOCK_ARGS)
 
 demo: bootstrap
 	$(BIN)/wafad demo

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Bootstrap a fresh machine: .venv with the project installed, Java for the AWS RCF jars, and (with
-# --browser) Debian's chromium for the browser tests. Safe to run again: each step is skipped when done.
+# Bootstrap a fresh machine: .venv with exactly requirements.lock and the project installed, Java for the AWS
+# RCF jars, and (with --browser) Debian's chromium and chromedriver for the browser tests. Safe to run again:
+# each step is skipped when done. WAFAD_ALLOW_STALE_LOCK=1: a lock that no longer matches pyproject.toml's
+# dependency lists falls back to a plain resolve (with a warning) instead of failing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,17 +41,32 @@ if ! command -v java >/dev/null 2>&1; then
   apt_install openjdk-17-jre-headless
 fi
 
-# 3. the virtualenv and the project, re-installed when pyproject.toml changes
+# 3. the virtualenv: exactly the lock, then the project without deps; again when pyproject.toml or the lock change
 stamp="$VENV/.wafad-installed"
+lock=requirements.lock
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  log "installing wafad and its dependencies into $VENV (a few minutes on a fresh machine)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
   pip_log="$VENV/pip-install.log"
-  if ! { "$VENV/bin/python" -m pip install --upgrade pip && "$VENV/bin/python" -m pip install -e '.[dev]'; } \
-      >"$pip_log" 2>&1; then
+  pip=("$VENV/bin/python" -m pip)
+  if "$PYTHON" scripts/lockfile.py check; then
+    log "installing $lock and wafad into $VENV (a few minutes on a fresh machine)"
+    install_venv() {
+      "${pip[@]}" install --require-hashes --no-deps -r "$lock" &&
+        "${pip[@]}" install --no-build-isolation --no-deps -e . &&
+        { mapfile -t unlisted < <("$VENV/bin/python" scripts/lockfile.py unlisted) &&
+          if [ "${#unlisted[@]}" -gt 0 ]; then "${pip[@]}" uninstall -y "${unlisted[@]}"; fi; } &&
+        "${pip[@]}" check
+    }
+  elif [ "${WAFAD_ALLOW_STALE_LOCK:-}" = 1 ]; then
+    log "WARNING: WAFAD_ALLOW_STALE_LOCK=1: resolving pyproject.toml afresh instead of installing $lock"
+    install_venv() { "${pip[@]}" install --upgrade pip && "${pip[@]}" install -e '.[local,test,dev]'; }
+  else
+    exit 1  # lockfile.py printed why
+  fi
+  if ! install_venv >"$pip_log" 2>&1; then
     tail -n 40 "$pip_log" >&2
     echo "bootstrap: pip install failed; full log in $pip_log" >&2
     exit 1
@@ -57,9 +74,9 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# 4. headless chromium for browser tests and screenshots
-if [ "$want_browser" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
-  log "installing Debian's chromium for headless browser tests"
-  apt_install chromium fonts-dejavu-core
+# 4. headless chromium and its driver (selenium) for browser tests and screenshots
+if [ "$want_browser" = 1 ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
+  log "installing Debian's chromium and chromium-driver for headless browser tests"
+  apt_install chromium chromium-driver fonts-dejavu-core
 fi
 log "ready"

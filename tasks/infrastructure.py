@@ -40,7 +40,7 @@ def ensure_detectors_task(settings: Settings) -> dict[str, Any]:
 @task(name="ensure-dashboards", cache_policy=NO_CACHE, **retrying())
 def ensure_dashboards_task(settings: Settings) -> dict[str, Any]:
     """OpenSearch Dashboards saved objects (imported where Dashboards runs; written to a file locally)."""
-    from dashboard.saved_objects import ensure_saved_objects
+    from dashboard.dashboards_objects.importer import ensure_saved_objects
 
     return dict(ensure_saved_objects(settings))
 
