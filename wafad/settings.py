@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     alert_cooldown_minutes: int = Field(default=10, ge=0)
     dashboard_url: str | None = None
 
+    # --- fan-out (Prefect's DaskTaskRunner: flows.runners) -----------------------------------
+    task_runner: Literal["serial", "dask"] = Field(
+        default="dask", description="fan-out work (backfill hours, detectors, entities, seeds) on Dask or serially"
+    )
+    dask_address: str | None = Field(
+        default=None, description="an existing Dask scheduler (tcp://host:8786); unset: a LocalCluster on this machine"
+    )
+    dask_workers: int | None = Field(default=None, ge=1, description="LocalCluster worker processes (default: cores)")
+
     # --- local stack -----------------------------------------------------------------------
     state_dir: Path = Path(".wafad")
     host: str = "127.0.0.1"
