@@ -44,7 +44,7 @@ def world_and_renderer(seed: int, account: str, region: str, webacl: str) -> tup
 def model_for(scenario: Scenario, account: str, region: str, webacl: str = WEBACL_NAME) -> TrafficModel:
     world, renderer = world_and_renderer(scenario.seed, account, region, webacl)
     plan = AnomalyPlan.from_anomalies(scenario.anomalies)
-    return TrafficModel(world, renderer, plan, scenario.rate, scenario.seed)
+    return TrafficModel(world, renderer, plan, scenario.rate, scenario.seed, scenario.shape)
 
 
 def window_seconds(scenario: Scenario) -> tuple[int, int]:

@@ -108,10 +108,14 @@ STATUS_FOR_TERMINATING_ACTION = {"BLOCK": 403, "CAPTCHA": 405, "CHALLENGE": 202}
 HTTP_VERSIONS = (("HTTP/1.1", 0.55), ("HTTP/2.0", 0.43), ("HTTP/1.0", 0.02))
 
 
-def diurnal(epoch_s: np.ndarray | float) -> np.ndarray | float:
-    """Rate multiplier at ``epoch_s``: ``1 + A·cos(2π(h − peak)/24)``, smooth, mean 1 over a day."""
+def diurnal(
+    epoch_s: np.ndarray | float, amplitude: float = DIURNAL_AMPLITUDE, peak_hour: float = DIURNAL_PEAK_HOUR
+) -> np.ndarray | float:
+    """Rate multiplier at ``epoch_s``: ``1 + A·cos(2π(h − peak)/24)``, smooth, mean 1 over a day.
+
+    The defaults are normal traffic's; :class:`simulator.shape.TrafficShape` passes others."""
     hours = (np.asarray(epoch_s, dtype=np.float64) / 3600.0) % 24.0
-    return 1.0 + DIURNAL_AMPLITUDE * np.cos(2 * math.pi * (hours - DIURNAL_PEAK_HOUR) / 24.0)
+    return 1.0 + amplitude * np.cos(2 * math.pi * (hours - peak_hour) / 24.0)
 
 
 def _check_against_catalogue() -> None:

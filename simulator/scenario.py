@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from simulator.shape import TrafficShape
 from wafad.catalogue import SEED_FIELDS
 
 #: Fields an anomaly can target: the five seed fields, then traffic-shape anomalies.
@@ -169,13 +170,17 @@ def parse_anomaly(spec: str, scenario_start: datetime) -> Anomaly:
 
 @dataclass(frozen=True)
 class Scenario:
-    """A simulation run: ``rate`` is the mean requests/s of normal traffic (before the diurnal curve)."""
+    """A simulation run: ``rate`` is the mean requests/s of normal traffic (before the diurnal curve).
+
+    ``shape`` is normal traffic over time (:class:`simulator.shape.TrafficShape`: daily curve, weekends,
+    ordinary bursts, ingest gaps); its bursts and gaps are not anomalies and are not in :meth:`labels`."""
 
     start: datetime
     duration: timedelta
     rate: float
     anomalies: list[Anomaly] = field(default_factory=list)
     seed: int = 0
+    shape: TrafficShape = field(default_factory=TrafficShape)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "start", utc(self.start))

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator.anomalies import URI_SCAN_SHARE, AnomalyPlan
-from simulator.profile import ACTION, COUNTRY, FIELDS, HTTP_VERSIONS, METHOD, SOURCE, STATUS, FieldProfile, diurnal
+from simulator.profile import ACTION, COUNTRY, FIELDS, HTTP_VERSIONS, METHOD, SOURCE, STATUS, FieldProfile
 from simulator.render import Chunk, Renderer
 from simulator.rules import DECISION_INDEX, DECISIONS, FLOOD_DECISION, SCAN_DECISIONS
+from simulator.shape import TrafficShape
 from simulator.world import World, grouped_cdf, grouped_choice
 from wafad.catalogue import ACTIONS
 
@@ -63,8 +64,17 @@ class BlockPlan:
 class TrafficModel:
     """Everything needed to draw blocks for one scenario."""
 
-    def __init__(self, world: World, renderer: Renderer, plan: AnomalyPlan, rate: float, seed: int) -> None:
+    def __init__(
+        self,
+        world: World,
+        renderer: Renderer,
+        plan: AnomalyPlan,
+        rate: float,
+        seed: int,
+        shape: TrafficShape | None = None,
+    ) -> None:
         self.world, self.renderer, self.plan, self.rate, self.seed = world, renderer, plan, float(rate), int(seed)
+        self.shape = shape or TrafficShape()
         self.samplers = {name: _FieldSampler(p) for name, p in FIELDS.items()}
         self.action_of = _positions_to([str(v) for v in ACTION.values()], list(ACTIONS))
         self.source_of = _positions_to([str(v) for v in SOURCE.values()], [s.name for s in world.sources])
@@ -97,12 +107,16 @@ class TrafficModel:
     def block_plan(self, rng: np.random.Generator, block_start: int, lo: int, hi: int) -> BlockPlan:
         """Counts per second for seconds ``[max(lo, block), min(hi, block + 300))``."""
         sec = np.arange(max(lo, block_start), min(hi, block_start + BLOCK_SECONDS), dtype=np.int64)
-        lam = self.rate * diurnal(sec + 0.5) * self.plan.volume_multiplier(sec)
+        lam = self.rate * self.shape.multiplier(sec + 0.5) * self.plan.volume_multiplier(sec)
         normal = rng.poisson(lam)
         floods = [rng.poisson(r) for r in self.plan.extra_rate(sec, self.plan.floods, lambda k: (k - 1) * self.rate)]
         scans = [
             rng.poisson(r) for r in self.plan.extra_rate(sec, self.plan.scans, lambda k: k * URI_SCAN_SHARE * self.rate)
         ]
+        if self.shape.gaps:  # drawn first, then silenced: the rest of the run keeps its exact records
+            silent = self.shape.silent(sec)
+            for counts in (normal, *floods, *scans):
+                counts[silent] = 0
         return BlockPlan(sec, normal, floods, scans)
 
     # --- drawing --------------------------------------------------------------------------------------------
