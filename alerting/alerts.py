@@ -14,7 +14,6 @@ from typing import Any
 from alerting.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from alerting.context import WindowContext, window_context
 from alerting.incidents import (
-    AlertPolicy,
     Incident,
     IncidentEvent,
     advance,
@@ -22,6 +21,7 @@ from alerting.incidents import (
     severity,
 )
 from alerting.message import FeatureLine, MessageInput, render_text, subject_for
+from alerting.policy import detector_policies
 from alerting.publish import AlertMessage, publish
 from wafad.catalogue import DETECTORS, DetectorSpec
 
@@ -98,6 +98,7 @@ def build_message(
         top=context.top,
         matching_requests=None if context.error else context.matching_requests,
         dashboard=dashboard,
+        why=inc.why,
     )
     return AlertMessage(
         kind=event.kind,
@@ -146,8 +147,8 @@ def process_alerts(
         time_field="execution_end_time",
         realtime=True,
     )
-    events = advance(checkpoint.state, docs, AlertPolicy.from_settings(settings))
-    specs = detector_catalogue_ids(settings, os_client) if events else {}
+    specs = detector_catalogue_ids(settings, os_client) if docs else {}
+    events = advance(checkpoint.state, docs, detector_policies(specs, settings))
     dashboard = dashboard_link(settings)
     interval_ms = int(settings.detector_interval_minutes) * 60_000
     sent: list[AlertMessage] = []

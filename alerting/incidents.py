@@ -19,16 +19,26 @@ entity of a high-cardinality detector):
 *Deviates*: ``|actual - expected| > max(sigmas * sqrt(max(|expected|, 1)), ratio * |expected|)`` for some feature —
 a Poisson-style band for counts, and AD's own 20 % rule for large values.
 
-Error / "no data" results (no grade) advance nothing. Each result is used once (per-series high-water mark),
-so re-reading overlapping pages is harmless.
+*Evidence* (``policy.significance`` set): a pending incident opens only once its counts since the first flag are
+improbable against the counts the model expected (:mod:`alerting.evidence`: Poisson or negative binomial at that
+significance), so a one-minute blip of a sparse count does not page while a sustained x2 window does within a few
+intervals; it is dropped when the evidence has not come after ``evidence_intervals`` results. Each incident records
+why it opened (``why``: grade, confidence, p-value, actual and expected counts, dispersion). Raw results are never
+changed: only incidents are filtered.
+
+``policy`` is one :class:`AlertPolicy` or a function of the detector id (per-detector policies,
+:func:`alerting.policy.detector_policies`). Error / "no data" results (no grade) advance nothing. Each result is
+used once (per-series high-water mark), so re-reading overlapping pages is harmless.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from alerting.evidence import estimate_dispersion, evidence_pvalue, remember
 
 EventKind = Literal["opened", "resolved"]
 
@@ -42,6 +52,9 @@ class AlertPolicy:
     confirm_intervals: int = 2  # results after a first flag that may confirm it (0: open at once)
     deviation_sigmas: float = 2.0
     deviation_ratio: float = 0.2
+    significance: float | None = None  # p-value the pending counts must reach (None: no evidence needed)
+    dispersion: float = 1.0  # variance/mean floor of the count model (1: Poisson)
+    evidence_intervals: int = 5  # results after the flag a pending incident waits for its evidence
 
     @classmethod
     def from_settings(cls, settings: Any) -> AlertPolicy:
@@ -120,6 +133,10 @@ class Incident:
     end_ms: int | None = None  # set when resolved
     checks: int = 0  # results seen while pending (not yet confirmed)
     last_deviating_end_ms: int = 0  # data_end of the last result that alerted or still deviated from the baseline
+    evidence: dict[str, list[float]] = field(default_factory=dict)  # feature_id -> [actual sum, expected sum]
+    pending_results: int = 0  # results seen after the first flag while pending
+    confirmed: bool = False  # a later result alerted or still deviated
+    why: dict[str, Any] = field(default_factory=dict)  # why it opened: grade, confidence, p_value, ...
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -142,12 +159,14 @@ class IncidentState:
     open: dict[str, Incident] = field(default_factory=dict)  # series -> incident
     seen_until: dict[str, int] = field(default_factory=dict)  # series -> last data_end_time used
     pending: dict[str, Incident] = field(default_factory=dict)  # series -> flagged, not yet confirmed
+    recent: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # series -> quiet feature values
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "open": {k: v.to_dict() for k, v in self.open.items()},
             "seen_until": dict(self.seen_until),
             "pending": {k: v.to_dict() for k, v in self.pending.items()},
+            "recent": {k: {f: list(v) for f, v in fs.items()} for k, fs in self.recent.items()},
         }
 
     @classmethod
@@ -156,6 +175,9 @@ class IncidentState:
             open={k: Incident.from_dict(v) for k, v in (data.get("open") or {}).items()},
             seen_until={k: int(v) for k, v in (data.get("seen_until") or {}).items()},
             pending={k: Incident.from_dict(v) for k, v in (data.get("pending") or {}).items()},
+            recent={
+                k: {f: [float(x) for x in v] for f, v in fs.items()} for k, fs in (data.get("recent") or {}).items()
+            },
         )
 
 
@@ -165,7 +187,7 @@ def _open(doc: Mapping[str, Any], series: str) -> Incident:
     if approx is not None:
         start = min(start, int(approx))
     entity = entity_of(doc)
-    return Incident(
+    incident = Incident(
         key=f"{series}|{start}",
         series=series,
         detector_id=str(doc["detector_id"]),
@@ -178,6 +200,36 @@ def _open(doc: Mapping[str, Any], series: str) -> Incident:
         peak=dict(doc),
         baseline=expected_values(doc),
     )
+    _accumulate(incident, doc)
+    return incident
+
+
+def _accumulate(inc: Incident, doc: Mapping[str, Any]) -> None:
+    """Add ``doc``'s feature values and expected values (its own, else the baseline) to the evidence."""
+    expected = expected_values(doc) or inc.baseline
+    for fid, actual in feature_values(doc).items():
+        if fid in expected and not math.isnan(actual):
+            totals = inc.evidence.setdefault(fid, [0.0, 0.0])
+            totals[0] += actual
+            totals[1] += expected[fid]
+
+
+def _evident(inc: Incident, policy: AlertPolicy, state: IncidentState) -> bool:
+    """Record the evidence in ``inc.why``; True when it reaches the policy's significance (or none is asked)."""
+    recent = state.recent.get(inc.series, {})
+    dispersion = {f: estimate_dispersion(recent.get(f, ()), policy.dispersion) for f in inc.evidence}
+    p_value = evidence_pvalue(inc.evidence, dispersion)
+    inc.why = {
+        "grade": inc.max_grade,
+        "confidence": inc.peak.get("confidence"),
+        "p_value": p_value,
+        "actual": sum(a for a, _ in inc.evidence.values()),
+        "expected": sum(e for _, e in inc.evidence.values()),
+        "intervals": inc.pending_results + 1,
+        "dispersion": max(dispersion.values(), default=policy.dispersion),
+        "significance": policy.significance,
+    }
+    return policy.significance is None or not inc.evidence or p_value <= policy.significance
 
 
 def _extend(inc: Incident, doc: Mapping[str, Any]) -> None:
@@ -202,8 +254,15 @@ def _order(doc: Mapping[str, Any]) -> tuple[int, int, str]:
     return int(doc["data_end_time"]), int(doc["data_start_time"]), series_key(doc)
 
 
-def advance(state: IncidentState, docs: Iterable[Mapping[str, Any]], policy: AlertPolicy) -> list[IncidentEvent]:
-    """Feed result documents (any order, duplicates allowed); returns the opened/resolved events, in order."""
+PolicyFor = AlertPolicy | Callable[[str], AlertPolicy]
+
+
+def advance(state: IncidentState, docs: Iterable[Mapping[str, Any]], policy: PolicyFor) -> list[IncidentEvent]:
+    """Feed result documents (any order, duplicates allowed); returns the opened/resolved events, in order.
+
+    ``policy``: one policy for every detector, or a function of the detector id.
+    """
+    policy_of: Callable[[str], AlertPolicy] = policy if callable(policy) else (lambda _det: policy)
     events: list[IncidentEvent] = []
     for doc in sorted((d for d in docs if d.get("data_end_time") is not None and not d.get("task_id")), key=_order):
         series = series_key(doc)
@@ -213,39 +272,54 @@ def advance(state: IncidentState, docs: Iterable[Mapping[str, Any]], policy: Ale
         if not has_grade(doc):
             continue  # error / no-data results neither extend nor resolve an incident
         state.seen_until[series] = end
+        pol = policy_of(str(doc.get("detector_id")))
         current = state.open.get(series)
         pending = state.pending.get(series)
-        alerting = is_alerting(doc, policy)
+        alerting = is_alerting(doc, pol)
         if current is not None:
             if alerting:
                 _extend(current, doc)
-            elif deviates_from(current.baseline, doc, policy):
+            elif deviates_from(current.baseline, doc, pol):
                 current.last_deviating_end_ms = end
-            if not alerting and _recovered(current, doc, policy):
+            if not alerting and _recovered(current, doc, pol):
                 current.end_ms = max(current.last_anomalous_end_ms, current.last_deviating_end_ms)
                 events.append(IncidentEvent("resolved", _snapshot(current)))
                 del state.open[series]
         elif pending is not None:
-            if alerting or not pending.baseline or deviates_from(pending.baseline, doc, policy):
-                if alerting:
-                    _extend(pending, doc)
-                else:
-                    pending.last_deviating_end_ms = end
-                del state.pending[series]
-                state.open[series] = pending
-                events.append(IncidentEvent("opened", _snapshot(pending)))
-            else:
-                pending.checks += 1
-                if pending.checks >= policy.confirm_intervals:
-                    del state.pending[series]  # a blip: back to normal right after the flag
+            _pending_step(state, pending, doc, pol, alerting, events)
         elif alerting:
             incident = _open(doc, series)
-            if policy.confirm_intervals <= 0 or not incident.baseline:
+            if not incident.baseline or (pol.confirm_intervals <= 0 and _evident(incident, pol, state)):
                 state.open[series] = incident
                 events.append(IncidentEvent("opened", _snapshot(incident)))
             else:
                 state.pending[series] = incident
+        else:
+            remember(state.recent.setdefault(series, {}), feature_values(doc))  # a quiet interval
     return events
+
+
+def _pending_step(
+    state: IncidentState, pending: Incident, doc: Mapping[str, Any], pol: AlertPolicy, alerting: bool, events: list
+) -> None:
+    """One more result for a pending incident: confirm, gather evidence, open or drop it."""
+    pending.pending_results += 1
+    _accumulate(pending, doc)
+    confirms = alerting or deviates_from(pending.baseline, doc, pol)
+    if alerting:
+        _extend(pending, doc)
+    elif confirms:
+        pending.last_deviating_end_ms = int(doc["data_end_time"])
+    if confirms:
+        pending.confirmed = True
+    else:
+        pending.checks += 1
+    if (pending.confirmed or pol.confirm_intervals <= 0) and _evident(pending, pol, state):
+        del state.pending[pending.series]
+        state.open[pending.series] = pending
+        events.append(IncidentEvent("opened", _snapshot(pending)))
+    elif pending.checks >= max(pol.confirm_intervals, 1) or pending.pending_results >= pol.evidence_intervals:
+        del state.pending[pending.series]  # a blip: back to normal right after the flag, or no evidence
 
 
 def _snapshot(inc: Incident) -> Incident:

@@ -99,6 +99,7 @@ class MessageInput:
     top: Mapping[str, Sequence[tuple[str, int]]] = field(default_factory=dict)  # label -> [(value, count)]
     matching_requests: int | None = None
     dashboard: str | None = None
+    why: Mapping[str, Any] = field(default_factory=dict)  # why it opened (alerting.incidents.Incident.why)
 
 
 def entity_text(entity: Mapping[str, str] | None) -> str:
@@ -111,6 +112,22 @@ def subject_for(m: MessageInput) -> str:
     ent = f" [{entity_text(m.entity)}]" if m.entity else ""
     verb = "OPENED" if m.kind == "opened" else "RESOLVED"
     return ascii_subject(f"wafad {verb} {m.severity}: {m.detector}{ent}")
+
+
+def why_line(why: Mapping[str, Any]) -> str:
+    """Why the incident opened, from numbers only: grade, confidence and the counts' p-value."""
+    sig = why.get("significance")
+    gate = f" (significance {fmt_number(float(sig))})" if sig is not None else ""
+    return (
+        f"Opened on: grade {float(why.get('grade') or 0.0):.3f}, confidence {fmt_number(_num(why.get('confidence')))}, "
+        f"p-value {float(why['p_value']):.2g}{gate} for {fmt_number(_num(why.get('actual')))} vs "
+        f"{fmt_number(_num(why.get('expected')))} expected over {int(why.get('intervals') or 1)} interval(s), "
+        f"dispersion {fmt_number(_num(why.get('dispersion')))}"
+    )
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def render_text(m: MessageInput) -> str:
@@ -127,6 +144,8 @@ def render_text(m: MessageInput) -> str:
     lines.append(
         f"Max anomaly grade: {m.max_grade:.3f}; confidence: {fmt_number(m.confidence)}; score: {fmt_number(m.score)}"
     )
+    if m.why.get("p_value") is not None:
+        lines.append(why_line(m.why))
     if m.features:
         lines.append("Features at the peak (actual vs expected):")
         for f in m.features:

@@ -4,7 +4,9 @@ Not needed for wafad's alerts (``alerting.alerts`` publishes them); useful where
 by itself. The monitor follows the shape the Alerting Dashboards "anomaly detector" monitor builds (shared notes
 opensearch_ad.md §7), with two deliberate choices from its caveats: it filters on ``execution_end_time`` (so
 results written late or backfilled are seen) and excludes historical results (``must_not exists task_id``).
-Both calls are idempotent (find by id / name, then update).
+Both calls are idempotent (find by id / name, then update). Each monitor's trigger has its detector's grade and
+confidence gates (:func:`alerting.policy.detector_policy`: the catalogue's, the settings as floors), the same the
+alerter applies; the count evidence before an incident opens (:mod:`alerting.evidence`) is wafad's alerter's own.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from alerting.policy import detector_policy
 from wafad.catalogue import DetectorSpec
 
 
@@ -187,14 +190,15 @@ def ensure_cluster_alerting(
         if det_id is None:
             out["monitors"][spec.name] = "skipped: detector not found"
             continue
+        policy = detector_policy(spec, settings)  # the catalogue's gates, the settings as floors
         body = monitor_body(
             spec,
             det_id,
             result_index=settings.results_index,
             channel_id=channel_id,
             interval_minutes=settings.detector_interval_minutes,
-            min_grade=settings.alert_min_grade,
-            min_confidence=settings.alert_min_confidence,
+            min_grade=policy.min_grade,
+            min_confidence=policy.min_confidence,
         )
         monitor_id, action = ensure_monitor(os_client, body)
         out["monitors"][spec.name] = {"id": monitor_id, "action": action}

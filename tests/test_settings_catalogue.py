@@ -80,3 +80,20 @@ def test_every_detector_renders_a_valid_ad_body() -> None:
             assert body["imputation_option"] == {"method": "ZERO"}
     assert len(names) == len(DETECTORS)
     assert {d.watches for d in DETECTORS} >= set(SEED_FIELDS)
+
+
+def test_detector_bodies_carry_their_rules_in_ads_shape() -> None:
+    from wafad.catalogue import ad_rules
+
+    for spec in DETECTORS:
+        body = ad_detector_body(spec, index_pattern="waf-logs-*", interval_minutes=1, window_delay_minutes=2)
+        if not spec.rules:
+            assert "rules" not in body  # AD applies its default rule
+            continue
+        assert body["rules"] == ad_rules(spec)
+        for rule in body["rules"]:
+            assert rule["action"] == "IGNORE_ANOMALY"
+            for cond in rule["conditions"]:
+                assert cond["feature_name"] in {f.name for f in spec.features}
+                assert cond["threshold_type"] == cond["threshold_type"].upper()
+                assert ("value" in cond) == (cond["operator"] == "LTE")

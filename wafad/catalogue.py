@@ -117,6 +117,66 @@ def indicators(record: Mapping[str, Any], allow: Mapping[str, frozenset[str]] = 
 
 # --- detector catalogue ---------------------------------------------------------------------------
 AggType = Literal["sum", "value_count", "avg", "min", "max", "cardinality"]
+#: AD 2.17+ suppression-rule condition types (``ThresholdType``; the two directional ones since 2.19)
+ThresholdType = Literal[
+    "actual_over_expected_margin",
+    "expected_over_actual_margin",
+    "actual_over_expected_ratio",
+    "expected_over_actual_ratio",
+    "actual_is_over_expected",
+    "actual_is_below_expected",
+]
+THRESHOLD_TYPES: tuple[str, ...] = ThresholdType.__args__  # type: ignore[attr-defined]
+DIRECTIONAL_TYPES = frozenset({"actual_is_over_expected", "actual_is_below_expected"})
+
+
+@dataclass(frozen=True)
+class RuleCondition:
+    """One condition of an AD ``ignore_anomaly`` rule (its semantics: :mod:`detectors.rules`).
+
+    ``value`` is a margin in the feature's units or a ratio of ``|actual|`` (AD: positive), and absent for the
+    directional types.
+    """
+
+    feature_name: str
+    threshold_type: ThresholdType
+    value: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.threshold_type not in THRESHOLD_TYPES:
+            raise ValueError(f"unknown threshold_type {self.threshold_type!r}; AD knows: {', '.join(THRESHOLD_TYPES)}")
+        directional = self.threshold_type in DIRECTIONAL_TYPES
+        if directional and self.value is not None:
+            raise ValueError(f"{self.threshold_type} takes no value")
+        if not directional and not (self.value is not None and self.value > 0):
+            raise ValueError(f"{self.threshold_type} needs a positive value, got {self.value!r}")
+
+    def to_ad(self) -> dict[str, Any]:
+        """The condition as the AD plugin parses and echoes it (enums upper-case, operator ``LTE``)."""
+        if self.threshold_type in DIRECTIONAL_TYPES:
+            return {"feature_name": self.feature_name, "threshold_type": self.threshold_type.upper(), "operator": None}
+        return {
+            "feature_name": self.feature_name,
+            "threshold_type": self.threshold_type.upper(),
+            "operator": "LTE",
+            "value": float(self.value or 0.0),
+        }
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """When a detector's results may page: the Alerting trigger's gates plus the evidence an incident needs.
+
+    A result alerts when grade > ``min_grade`` and confidence >= ``min_confidence`` (the monitor trigger's gates;
+    the settings raise them as floors). ``significance`` is the p-value a pending incident's counts must reach
+    against the counts the model expected, ``dispersion`` the variance/mean floor of that count model (1: Poisson;
+    :mod:`alerting.evidence`).
+    """
+
+    min_grade: float = 0.0
+    min_confidence: float = 0.0
+    significance: float | None = None  # None: no count evidence asked
+    dispersion: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -146,10 +206,34 @@ class DetectorSpec:
     category_field: str | None = None
     imputation: Literal["ZERO", "PREVIOUS"] | None = None
     filter_query: Mapping[str, Any] = field(default_factory=lambda: {"match_all": {}})
+    rules: tuple[RuleCondition, ...] = ()  # AD ``ignore_anomaly`` conditions; empty: AD's default 20 % rule
+    alert: AlertThresholds = field(default_factory=lambda: AlertThresholds())
+
+    def __post_init__(self) -> None:
+        names = {f.name for f in self.features}
+        unknown = sorted({c.feature_name for c in self.rules} - names)
+        if unknown:  # AD: 'Feature "x" specified in a suppression rule does not exist.'
+            raise ValueError(f"detector {self.name}: rules name unknown features {', '.join(unknown)}")
 
     @property
     def is_high_cardinality(self) -> bool:
         return self.category_field is not None
+
+
+#: the seed detectors' alert gates: neutral (the settings decide) until chosen with ``wafad evaluate`` on tuning
+#: seeds and reported on others; e.g. AlertThresholds(min_confidence=0.7, significance=1e-3)
+SEED_ALERT = AlertThresholds()
+
+
+def near_expected_rules(feature: str, ratio: float = 0.2, *, margin: float | None = None) -> tuple[RuleCondition, ...]:
+    """Ignore results within ``ratio`` of ``|actual|`` (AD's default rule is 0.2 both ways) or ``margin`` above."""
+    out = [
+        RuleCondition(feature, "actual_over_expected_ratio", ratio),
+        RuleCondition(feature, "expected_over_actual_ratio", ratio),
+    ]
+    if margin is not None:
+        out.append(RuleCondition(feature, "actual_over_expected_margin", margin))
+    return tuple(out)
 
 
 def _indicator_detector(seed_field: str, name: str, what: str) -> DetectorSpec:
@@ -159,6 +243,9 @@ def _indicator_detector(seed_field: str, name: str, what: str) -> DetectorSpec:
         description=f"Requests per interval with {what} (sum of {ind})",
         features=(Feature(ind, "sum", ind),),
         watches=seed_field,
+        # fewer bad requests than expected is no attack: AD zeroes those grades (2.19+ directional rule)
+        rules=(*near_expected_rules(ind), RuleCondition(ind, "actual_is_below_expected")),
+        alert=SEED_ALERT,
     )
 
 
@@ -225,4 +312,18 @@ def ad_detector_body(
         body["imputation_option"] = {"method": spec.imputation}
     if result_index:
         body["result_index"] = result_index
+    rules = ad_rules(spec)
+    if rules:
+        body["rules"] = rules
     return body
+
+
+def ad_rules(spec: DetectorSpec) -> list[dict[str, Any]]:
+    """``spec.rules`` in the AD plugin's shape: one ``IGNORE_ANOMALY`` rule per feature, as AD's default rule.
+
+    Empty when the detector has none (AD then applies its default: 20 % of ``|actual|`` both ways).
+    """
+    by_feature: dict[str, list[dict[str, Any]]] = {}
+    for cond in spec.rules:
+        by_feature.setdefault(cond.feature_name, []).append(cond.to_ad())
+    return [{"action": "IGNORE_ANOMALY", "conditions": conds} for conds in by_feature.values()]
