@@ -19,7 +19,7 @@ def test_demo_flow_reconciles_every_hop_and_detects_the_window(prefect_harness, 
             end=end,
             anomalies=["httpStatus@80m+15m[x10]"],
             detectors=["waf-http-status-5xx"],
-            min_confidence=0.0,  # two hours put the window 20 min after the detectors start (confidence ~0.5)
+            min_confidence=0.0,  # two hours: a model that has seen 80 minutes (confidence ~0.67) at the window
         )
     r = summary["records"]
     assert r["simulated"] > 1000
@@ -33,6 +33,11 @@ def test_demo_flow_reconciles_every_hop_and_detects_the_window(prefect_harness, 
     assert summary["alerts_received"] == len(summary["alerts_sent"])
     assert summary["alerts_outside_windows"] == []
     assert summary["ok"], summary["problems"]
+    # the detectors started 30 min in, their models warmed on those 30 minutes of traffic (detectors.warm_start)
+    assert summary["detectors_from"] == "2026-11-20T10:30:00Z"
+    (warm,) = summary["warm_start"]
+    assert (warm["detector"], warm["series"], warm["intervals"]) == ("waf-http-status-5xx", 1, 30)
+    assert summary["cold_start_minutes"] == {"waf-http-status-5xx": 0.0}  # min_confidence 0: the first result
     dashboard = Path(summary["dashboard"])
     assert dashboard.exists() and "<html" in dashboard.read_text()[:2000].lower()
     executive = Path(summary["executive"]["html"])  # the one-page KPI report (its PDF: tests/test_dashboard_report)
