@@ -6,7 +6,8 @@ writes the same result documents to ``settings.results_index``:
 * **real time** (``mode="realtime"``): interval by interval over the epoch-aligned windows in ``[start, end)``
   (the job is taken to fire at each window's end + window delay). A series (the detector, or one entity of an
   HC detector) without a saved model cold-starts on up to ``32 + shingle`` preceding intervals, as AD does, and
-  the training results are written too (AD 3.1+). The model is saved under ``state_dir/models`` and the next run
+  the training results are written too (AD 3.1+). The model is saved in the shared model store
+  (:mod:`detectors.engine_models`: S3, so every Dask worker continues it) with a version check, and the next run
   continues it from the first window it has not seen, so overlapping runs do not score an interval twice.
 * **historical** (``mode="historical"``): a fresh model per series with AD's batch settings over the
   epoch-aligned intervals, results tagged with a ``task_id``; nothing is saved.
@@ -16,6 +17,11 @@ document and are not scored; an HC entity without documents in a real-time windo
 detector imputes (ZERO: it is scored with zeros and ``feature_imputed``); historical intervals without documents
 are "No data" error documents unless the detector imputes. Seeds are derived from the detector and entity, so
 runs are reproducible (AD's own seeds are random).
+
+Fan-out: :meth:`LocalADEngine.plan` reads a run's features and cuts it into :class:`~detectors.run_report.SeriesJob`
+s, :meth:`LocalADEngine.run_series` scores one and writes its documents (a Prefect task on any runner, see
+:mod:`tasks.detect`), :func:`~detectors.run_report.finish_report` adds them up; :meth:`LocalADEngine.run` does the
+three in this process. A series' documents depend only on its job, so the runner does not change them.
 """
 
 from __future__ import annotations
@@ -25,16 +31,15 @@ import hashlib
 import json
 import math
 import time
-import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
+from detectors.engine_models import entity_file, load_model, model_key, save_model
+from detectors.historical_series import historical_documents
 from detectors.results import (
     ResultInput,
     ensure_results_index,
@@ -42,11 +47,17 @@ from detectors.results import (
     stable_detector_id,
     write_results,
 )
-from wafad.catalogue import DetectorSpec
+from detectors.rules import apply_rules
+from detectors.run_report import RunReport, SeriesJob, SeriesOutcome, finish_report
+from offline_rcf.model_store import ModelStore, VersionConflict
+from wafad.catalogue import DetectorSpec, ad_rules
 
 Mode = Literal["realtime", "historical"]
 MIN_TRAIN_SAMPLES = 32  # NUM_MIN_SAMPLES
 ZERO_WHEN_EMPTY = frozenset({"sum", "value_count", "cardinality"})
+MODEL_WRITE_ATTEMPTS = 3  # a series whose model another writer changed meanwhile is re-scored from that model
+_LEGACY = object()  # _realtime_series: read the model from ``model_path`` (callers without a store)
+__all__ = ["LocalADEngine", "NotEnoughDataError", "RunReport", "SeriesJob", "SeriesOutcome", "local_detector_id"]
 Progress = Callable[[str, int, int], None]  # (detector name, series done, series total)
 
 
@@ -54,27 +65,6 @@ def local_detector_id(spec_or_name: DetectorSpec | str) -> str:
     """The stable id the local engine gives a catalogue detector (AD generates random ones)."""
     name = spec_or_name.name if isinstance(spec_or_name, DetectorSpec) else str(spec_or_name)
     return stable_detector_id(name)
-
-
-@dataclass
-class RunReport:
-    """What one detector run did."""
-
-    detector: str
-    detector_id: str
-    mode: str
-    engine: str  # "local" | "plugin"
-    start: str
-    end: str
-    intervals: int = 0  # windows in range
-    entities: int = 0  # series scored (1 for single-stream)
-    results_written: int = 0
-    anomalies: int = 0  # results with grade > 0
-    errors: int = 0  # "No data" error results
-    task_id: str | None = None
-    state: str | None = None  # plugin: profile/task state
-    elapsed_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 class NotEnoughDataError(ValueError):
@@ -97,13 +87,6 @@ def _seed(*parts: str) -> int:
     return int.from_bytes(hashlib.sha256("|".join(parts).encode()).digest()[:4], "big") & 0x7FFFFFFF
 
 
-def _entity_file(entity: Mapping[str, str] | None) -> str:
-    if not entity:
-        return "single"
-    key = "|".join(f"{k}={entity[k]}" for k in sorted(entity))
-    return "entity-" + hashlib.sha1(key.encode()).hexdigest()[:20]
-
-
 class LocalADEngine:
     """Runs catalogue detectors with ``offline_rcf`` and writes AD result documents."""
 
@@ -115,6 +98,7 @@ class LocalADEngine:
         engine: Literal["jvm", "native"] = "jvm",
         history: int | None = None,
         clock: Callable[[], float] = time.time,
+        store: ModelStore | None = None,
     ) -> None:
         self.settings = settings
         self.os = os_client
@@ -126,6 +110,16 @@ class LocalADEngine:
         self.index_pattern = f"{settings.index_prefix}-*"
         self.models_dir = Path(settings.state_dir) / "models"
         self.clock = clock
+        self._store = store
+
+    @property
+    def store(self) -> ModelStore:
+        """The shared model store (default: S3, :func:`offline_rcf.model_store.model_store`)."""
+        if self._store is None:
+            from offline_rcf.model_store import model_store
+
+            self._store = model_store(self.settings)
+        return self._store
 
     # --- public -----------------------------------------------------------------------------
     def run(
@@ -137,10 +131,29 @@ class LocalADEngine:
         *,
         progress: Progress | None = None,
     ) -> RunReport:
-        """Score ``spec`` over the windows in ``[start, end)`` and write its result documents."""
+        """Score ``spec`` over the windows in ``[start, end)`` and write its result documents (in this process)."""
+        t0 = time.perf_counter()
+        report, jobs = self.plan(spec, start, end, mode)
+        plan_s = time.perf_counter() - t0
+        outcomes = []
+        for done, job in enumerate(jobs, 1):
+            outcomes.append(self.run_series(spec, job))
+            if progress:
+                progress(spec.name, done, len(jobs))
+        return finish_report(report, outcomes, plan_s)
+
+    def plan(
+        self,
+        spec: DetectorSpec,
+        start: datetime | int,
+        end: datetime | int,
+        mode: Mode = "realtime",
+        *,
+        task_id: str | None = None,
+    ) -> tuple[RunReport, list[SeriesJob]]:
+        """The run's report (counts still zero) and one job per series, in series order; reads the features."""
         if mode not in ("realtime", "historical"):
             raise ValueError(f"mode must be 'realtime' or 'historical', got {mode!r}")
-        t0 = time.perf_counter()
         start_ms, end_ms = _to_ms(start), _to_ms(end)
         start_ms -= start_ms % self.interval_ms
         end_ms -= end_ms % self.interval_ms
@@ -156,7 +169,8 @@ class LocalADEngine:
                     f"historical analysis of {spec.name} needs at least {MIN_TRAIN_SAMPLES} intervals, "
                     f"got {report.intervals} (AD: There is not enough data to train model)"
                 )
-            report.task_id = uuid.uuid4().hex[:20]
+            # from the detector and window (AD's are random): a re-run, on any runner, rewrites the same documents
+            report.task_id = task_id or f"{_seed(spec.name, str(start_ms), str(end_ms)):08x}{_seed(det_id):08x}"
             fetch_from = start_ms
         else:
             # cold-start history: up to `history` intervals back, bounded by the earliest document (AD's
@@ -167,31 +181,43 @@ class LocalADEngine:
                 fetch_from = min(start_ms, earliest - earliest % self.interval_ms)
         series = self._features(spec, fetch_from, end_ms)
         report.entities = len(series)
-        to_save: list[tuple[Any, Path]] = []
-        # osmem indexes while the JVM scores the next series: one background writer overlaps the two
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ad-results") as writer:
-            pending = []
-            for done, (_entity, fs) in enumerate(sorted(series.items()), 1):
-                docs = (
-                    self._historical_series(spec, det_id, fs, report.task_id or "")
-                    if mode == "historical"
-                    else self._realtime_series(spec, det_id, fs, start_ms, to_save)
-                )
-                if docs:
-                    pending.append(writer.submit(write_results, self.os, self.settings.results_index, docs))
-                    report.anomalies += sum(1 for d in docs if (d.get("anomaly_grade") or 0) > 0)
-                    report.errors += sum(1 for d in docs if d.get("error"))
-                if progress:
-                    progress(spec.name, done, len(series))
-            for future in pending:
-                report.results_written += future.result()  # raises ResultWriteError: models stay unsaved
-        # models are saved only once their results are written, so a failed write is redone by the next run
-        for det, path in to_save:
-            det.save(path)
         if not series:
             report.notes.append("no documents in range")
-        report.elapsed_s = round(time.perf_counter() - t0, 3)
-        return report
+        jobs = [SeriesJob(spec.name, mode, start_ms, key, fs, report.task_id) for key, fs in sorted(series.items())]
+        return report, jobs
+
+    def run_series(self, spec: DetectorSpec, job: SeriesJob) -> SeriesOutcome:
+        """Score one series and write its result documents; real time: then save its model, version-checked.
+
+        Models are saved only once their results are written, so a failed write is redone by the next run. When
+        another writer saved the same model meanwhile (:class:`VersionConflict`), the series is scored again from
+        that model (its intervals already scored are skipped); after ``MODEL_WRITE_ATTEMPTS`` the conflict raises.
+        """
+        t0 = time.perf_counter()
+        det_id = local_detector_id(spec)
+        fs = job.series
+        if job.mode == "historical":
+            docs = historical_documents(self, spec, det_id, fs, job.task_id or "")
+            written = write_results(self.os, self.settings.results_index, docs) if docs else 0
+            return SeriesOutcome.of(job.key, docs, written, time.perf_counter() - t0)
+        key = model_key(det_id, fs.entity, self.settings.results_index)
+        written, all_docs = 0, []
+        for attempt in range(1, MODEL_WRITE_ATTEMPTS + 1):
+            det, version = load_model(self.store, key, self.model_path(det_id, fs.entity))
+            to_save: list[tuple[Any, Path]] = []
+            docs = self._realtime_series(spec, det_id, fs, job.start_ms, to_save, model=det)
+            written += write_results(self.os, self.settings.results_index, docs) if docs else 0
+            all_docs += docs
+            if not to_save:
+                return SeriesOutcome.of(job.key, all_docs, written, time.perf_counter() - t0, attempt - 1)
+            try:
+                save_model(self.store, key, to_save[0][0], version)
+            except VersionConflict:
+                if attempt == MODEL_WRITE_ATTEMPTS:
+                    raise
+                continue
+            return SeriesOutcome.of(job.key, all_docs, written, time.perf_counter() - t0, attempt)
+        raise AssertionError("unreachable")
 
     # --- data -------------------------------------------------------------------------------
     def _features(self, spec: DetectorSpec, start_ms: int, end_ms: int) -> dict[str, Any]:
@@ -222,7 +248,8 @@ class LocalADEngine:
         return dataclasses.replace(cfg, imputation=spec.imputation or "PREVIOUS", bbox_cache_fraction=1.0)
 
     def model_path(self, det_id: str, entity: Mapping[str, str] | None) -> Path:
-        return self.models_dir / det_id / f"{_entity_file(entity)}.json.gz"
+        """Where a model was kept before the model store (and where a warm start leaves one): read if no store copy."""
+        return self.models_dir / det_id / f"{entity_file(entity)}.json.gz"
 
     def _new_detector(self, spec: DetectorSpec, mode: Mode, entity: Mapping[str, str] | None) -> Any:
         from offline_rcf import TRCFDetector
@@ -263,7 +290,7 @@ class LocalADEngine:
             relative_index=int(r.relative_index),
             imputed=imputed,
         )
-        return result_document(
+        doc = result_document(
             detector_id=det_id,
             feature_names=[f.name for f in spec.features],
             result=result,
@@ -273,6 +300,7 @@ class LocalADEngine:
             entity=fs.entity,
             task_id=task_id,
         )
+        return apply_rules(doc, ad_rules(spec))  # the detector's AD rules, as the plugin applies them
 
     def _error_doc(
         self, spec: DetectorSpec, det_id: str, fs: Any, i: int, message: str, task_id: str | None = None
@@ -299,16 +327,29 @@ class LocalADEngine:
         return all(f.agg in ZERO_WHEN_EMPTY for f in spec.features)
 
     def _realtime_series(
-        self, spec: DetectorSpec, det_id: str, fs: Any, start_ms: int, to_save: list[tuple[Any, Path]]
+        self,
+        spec: DetectorSpec,
+        det_id: str,
+        fs: Any,
+        start_ms: int,
+        to_save: list[tuple[Any, Path]],
+        *,
+        model: Any = _LEGACY,
     ) -> list[dict[str, Any]]:
+        """The series' documents; ``(model, path)`` appended to ``to_save`` when it scored something.
+
+        ``model``: the saved model to continue (None: cold start); by default the one at :meth:`model_path`.
+        """
         from offline_rcf import TRCFDetector
 
         path = self.model_path(det_id, fs.entity)
         docs: list[dict[str, Any]] = []
         values = np.array(fs.values, dtype=np.float64)
         hc = spec.is_high_cardinality
-        if path.exists():
-            det = TRCFDetector.load(path)
+        if model is _LEGACY:
+            model = TRCFDetector.load(path) if path.exists() else None
+        if model is not None:
+            det = model
             first_new = (det.last_t_ or 0) * 1000  # data_end of the last interval it scored
             live = [i for i in range(len(fs)) if int(fs.data_start[i]) >= max(start_ms, first_new)]
             history: list[int] = []
@@ -351,32 +392,4 @@ class LocalADEngine:
             docs.append(self._score(det, spec, det_id, fs, i, row, imputed=list(missing) if missing.any() else None))
         if docs and det.n_processed_ > 0:
             to_save.append((det, path))
-        return docs
-
-    def _historical_series(self, spec: DetectorSpec, det_id: str, fs: Any, task_id: str) -> list[dict[str, Any]]:
-        det = self._new_detector(spec, "historical", fs.entity)
-        docs: list[dict[str, Any]] = []
-        values = np.array(fs.values, dtype=np.float64)
-        counts = fs.doc_count if fs.doc_count is not None else np.ones(len(fs), dtype=np.int64)
-        for i in range(len(fs)):
-            row = values[i]
-            absent = int(counts[i]) == 0 or np.isnan(row).all()  # composite buckets skip empty intervals
-            if absent:
-                if spec.imputation == "ZERO" and det.n_processed_ > 0:
-                    docs.append(
-                        self._score(
-                            det, spec, det_id, fs, i, np.zeros_like(row), imputed=[True] * len(row), task_id=task_id
-                        )
-                    )
-                elif spec.imputation is None and (not spec.is_high_cardinality or det.n_processed_ > 0):
-                    docs.append(self._error_doc(spec, det_id, fs, i, "No data in current detection window", task_id))
-                continue
-            missing = np.isnan(row)
-            if missing.any() and spec.imputation == "ZERO":
-                row = np.where(missing, 0.0, row)
-            docs.append(
-                self._score(
-                    det, spec, det_id, fs, i, row, imputed=list(missing) if missing.any() else None, task_id=task_id
-                )
-            )
         return docs

@@ -58,13 +58,13 @@ def detector_statuses(settings: Any, client: Any) -> list[dict[str, Any]]:
                 }
             )
         return rows
+    from detectors.engine_models import model_key
     from detectors.local_engine import LocalADEngine, local_detector_id
 
     engine = LocalADEngine(settings, client)
     for spec in DETECTORS:
         det_id = local_detector_id(spec)
-        model_dir = engine.models_dir / det_id
-        models = len(list(model_dir.glob("*.json.gz"))) if model_dir.exists() else 0
+        models = engine.store.count(model_key(det_id, None, settings.results_index).rsplit("/", 1)[0] + "/")
         n, a = counts.get(det_id, (0, 0))
         rows.append({"name": spec.name, "id": det_id, "models": models, "results": n, "anomalies": a})
     return rows

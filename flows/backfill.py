@@ -4,7 +4,12 @@ detectors' historical analysis over it.
 The window is the hour before the run's scheduled slot (``prefect.runtime.flow_run.scheduled_start_time``
 floored to the hour), or explicit ``start``/``end``. Everything is idempotent (deterministic document ids,
 detector results keyed by window), and :func:`fan_out` starts one deployment run per hour with an
-idempotency key, so one hour is never processed twice at once.
+idempotency key, so one hour is never processed twice at once (work-pool workers share the hours).
+
+A longer window is analysed hour by hour (:func:`detector_windows`: one historical analysis per hour, as the
+hourly runs do), each hour, detector and entity a task on the flow's task runner (:mod:`tasks.detect`).
+:func:`backfill_here` runs the whole range as one flow on :func:`flows.runners.task_runner` (Dask or serial): the
+hours fan out over the cluster's workers, with the same documents whatever the runner.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ from prefect import flow, get_run_logger
 
 from flows.common import exported, floor_hour, hour_windows, md_table, scheduled_time
 from tasks.common import BACKFILL_LIMIT, ensure_concurrency_limits, limited
-from tasks.detect import run_detectors_task
+from tasks.detect import fan_out_detectors
 from tasks.ingest import deliver_task, relay_task
 from tasks.redrive import clear_historical_results_task, list_objects_task, redrive_task, window_status_task
-from wafad.settings import get_settings
+from wafad.settings import Settings, get_settings
 
 DEPLOYMENT = "backfill/backfill-hourly"
+#: the same flow deployed on the process work pool (deployments/prefect.yaml, ``wafad serve --workers N``)
+POOL_DEPLOYMENT = "backfill/backfill-hourly-pool"
 #: final states of a run that did not complete: :func:`fan_out` starts such an hour again
 FAILED_STATES = ("FAILED", "CRASHED", "CANCELLED")
 
@@ -35,6 +42,19 @@ def backfill_window(start: datetime | None, end: datetime | None) -> tuple[datet
         return start, end
     slot_end = floor_hour(end or scheduled_time())
     return slot_end - timedelta(hours=1), slot_end
+
+
+def detector_windows(start: datetime, end: datetime, min_minutes: int = 32) -> list[tuple[datetime, datetime]]:
+    """``[start, end)`` in hours from ``start``; a last piece shorter than ``min_minutes`` (what a historical
+    analysis needs) joins the hour before it."""
+    out: list[tuple[datetime, datetime]] = []
+    t = start
+    while t < end:
+        out.append((t, min(t + timedelta(hours=1), end)))
+        t += timedelta(hours=1)
+    if len(out) > 1 and out[-1][1] - out[-1][0] < timedelta(minutes=min_minutes):
+        out[-2:] = [(out[-2][0], end)]
+    return out
 
 
 @flow(name="backfill", log_prints=True)
@@ -84,7 +104,9 @@ def backfill_flow(
         update_progress_artifact(progress, 60.0)
         if detectors:
             summary["cleared_results"] = clear_historical_results_task(settings, w0, w1)
-            summary["detectors"] = run_detectors_task(settings, w0, w1, mode="historical", detectors=detector_names)
+            windows = detector_windows(w0, w1)
+            logger.info("historical analysis of %d window(s) on %s", len(windows), type(runner_of_flow()).__name__)
+            summary["detectors"] = fan_out_detectors(settings, windows, mode="historical", detectors=detector_names)
         update_progress_artifact(progress, 100.0)
     create_markdown_artifact(
         key="backfill-summary",
@@ -108,6 +130,21 @@ def backfill_flow(
     if summary["still_incomplete"]:
         logger.warning("%d object(s) still not fully indexed (set aside records?)", len(summary["still_incomplete"]))
     return summary
+
+
+def backfill_deployment(preferred: str | None = None) -> str:
+    """Where hour runs go: ``preferred``, else the work pool's deployment when it exists, else the served one."""
+    if preferred:
+        return preferred
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(POOL_DEPLOYMENT)
+        except ObjectNotFound:
+            return DEPLOYMENT
+    return POOL_DEPLOYMENT
 
 
 def fan_out(
@@ -167,16 +204,37 @@ def failed_runs(runs: list[dict[str, str]]) -> list[dict[str, str]]:
     return [r for r in runs if r["state"] in FAILED_STATES]
 
 
-def backfill_here(start: datetime, end: datetime, *, on_hour: Callable[[datetime, str], None] | None = None) -> int:
-    """Run the backfill flow in this process for each hour of ``[start, end)``, one after the other (no deployment,
-    no idempotency key); ``on_hour(hour, state name)`` after each. Returns how many hours did not complete."""
-    failed = 0
-    for h0, h1 in hour_windows(start, end):
-        state = backfill_flow(start=h0, end=h1, return_state=True)
-        if on_hour is not None:
-            on_hour(h0, state.name)
-        failed += 0 if state.is_completed() else 1
-    return failed
+def backfill_here(
+    start: datetime,
+    end: datetime,
+    *,
+    settings: Settings | None = None,
+    detector_names: list[str] | None = None,
+    on_done: Callable[[str, dict[str, Any] | None], None] | None = None,
+) -> bool:
+    """Backfill the whole hours of ``[start, end)`` as one flow run in this process (no deployment), its hours,
+    detectors and entities fanned out on ``settings``' task runner; ``on_done(state name, summary or None)`` at the
+    end. Returns whether it completed."""
+    from flows.runners import task_runner
+
+    settings = settings or get_settings()
+    windows = hour_windows(start, end)
+    w0, w1 = windows[0][0], windows[-1][1]
+    with exported(settings):  # Dask worker processes inherit the settings (the Lambda handlers read WAFAD_*)
+        flow = backfill_flow.with_options(task_runner=task_runner(settings))
+        state = flow(start=w0, end=w1, detector_names=detector_names, return_state=True)
+    summary = state.result(raise_on_failure=False) if state.is_completed() else None
+    if on_done is not None:
+        on_done(state.name, summary if isinstance(summary, dict) else None)
+    return state.is_completed()
+
+
+def runner_of_flow() -> Any:
+    """The task runner of the flow run in progress."""
+    from prefect.context import FlowRunContext
+
+    ctx = FlowRunContext.get()
+    return ctx.task_runner if ctx else None
 
 
 def alive(fr: Any, stale_after_s: float) -> bool:

@@ -7,6 +7,7 @@ runs, else (where allowed) a temporary one that Prefect starts for the process.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from wafad.settings import Settings
 
@@ -28,6 +29,7 @@ def prefect_environment(settings: Settings, *, allow_ephemeral: bool) -> str:
         os.environ.update(env)
         return f"Prefect server {settings.prefect_api_url}"
     os.environ["PREFECT_HOME"] = env["PREFECT_HOME"]
+    Path(env["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)  # the temporary server's database lives there
     os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "true"
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")

@@ -41,6 +41,10 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, help="write the JSON report here (default: <state_dir>/reports/)"),
         as_json: bool = typer.Option(False, "--json", help="print the report JSON to stdout"),
         show: int = typer.Option(20, help="disagreeing intervals to list"),
+        runner: str | None = typer.Option(
+            None, help="dask (one task per entity) or serial (default WAFAD_TASK_RUNNER)"
+        ),
+        workers: int | None = typer.Option(None, help="local Dask worker processes (default: cores)"),
     ) -> None:
         """Cross-check a detector's AD results against the offline replica (AWS's own forest, K seeds)."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,9 +66,30 @@ def register(app: typer.Typer) -> None:
         t0, t1 = parse_when(start), parse_when(end)
         if t1 <= t0:
             raise typer.BadParameter("--end must be after --start")
-        settings = get_settings()
+        from flows.runners import describe, with_runner
+
+        try:
+            settings = with_runner(get_settings(), runner, workers)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        console.print(f"[cyan]crosscheck[/] work {describe(settings)}")
         reports = []
-        for name in detector:
+        if settings.task_runner == "dask":  # one Prefect task per detector and entity on a Dask cluster
+            from flows.prefect_server import prefect_environment
+
+            console.print(f"[cyan]crosscheck[/] orchestrated by {prefect_environment(settings, allow_ephemeral=True)}")
+            from flows.crosscheck import crosscheck_on_runner
+
+            opts = {"persist": persist, "mode": mode, "engine": engine, "model_check": model_check}
+            try:
+                fanned = crosscheck_on_runner(settings, list(detector), t0, t1, seeds=seeds_for(seeds), **opts)
+            except (JavaUnavailableError, LookupError) as exc:
+                console.print(f"[red]error:[/] {exc}")
+                raise typer.Exit(1) from None
+            for report in fanned:
+                reports.append(report.to_dict())
+                _print_report(report, show)
+        for name in detector if settings.task_runner != "dask" else []:
             with Progress(
                 TextColumn(f"[cyan]{name}[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
             ) as bar:

@@ -67,6 +67,11 @@ def ensure_jvm() -> None:
         import jpype.imports  # enables `from com.amazon... import ...`
 
         if not jpype.isJVMStarted():
+            import jpype.config
+
+            # A JVM started from a worker thread (task runners) makes JPype's exit-time shutdown wait forever for
+            # that thread's attachment: the process never exits. Let the OS reclaim the JVM at exit instead.
+            jpype.config.destroy_jvm = False
             jrcf_lib_dir()
             _check_java_present()
             if "jrcf" in sys.modules:  # imported but its JVM was shut down: cannot restart in this process

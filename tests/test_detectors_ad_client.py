@@ -100,9 +100,8 @@ def _echo(body: dict[str, Any], **changes: Any) -> dict[str, Any]:
     for i, f in enumerate(echoed["feature_attributes"]):
         f["feature_id"] = f"f{i}"
     echoed["detection_interval"]["period"]["unit"] = "Minutes"
-    echoed.update(
-        {"schema_version": 0, "last_update_time": 1700000000000, "detector_type": "SINGLE_ENTITY", "rules": []}
-    )
+    echoed.update({"schema_version": 0, "last_update_time": 1700000000000, "detector_type": "SINGLE_ENTITY"})
+    echoed.setdefault("rules", [])  # AD echoes the rules it was given (its default rule when none were)
     echoed.update(changes)
     return echoed
 

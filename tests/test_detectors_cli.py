@@ -14,32 +14,16 @@ from alerting.cli import register as register_alerts
 from detectors.cli import register as register_detectors
 from ingest.index_template import ensure_index_template
 from wafad.catalogue import DETECTORS, indicators
-from wafad.settings import get_settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def cli(settings, os_client, monkeypatch):
-    env = {
-        "WAFAD_TARGET": "local",
-        "WAFAD_MOTO_PORT": str(settings.moto_port),
-        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
-        "WAFAD_STATE_DIR": str(settings.state_dir),
-        "WAFAD_INDEX_PREFIX": settings.index_prefix,
-        "WAFAD_RESULTS_INDEX": settings.results_index,
-        "WAFAD_SNS_TOPIC": settings.sns_topic,
-        "WAFAD_ALERTS_QUEUE": settings.alerts_queue,
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("WAFAD_DETECTOR_ENGINE", raising=False)
-    get_settings.cache_clear()
+def cli(cli_env, os_client):
     app = typer.Typer()
     register_detectors(app)
     register_alerts(app)
-    yield app
-    get_settings.cache_clear()
+    return app
 
 
 def _index(os_client, settings, minutes: int) -> None:
@@ -95,6 +79,10 @@ def test_detectors_and_alerts_commands(cli, settings, os_client) -> None:
 
     out = runner.invoke(cli, ["detectors", "status"])
     assert out.exit_code == 0 and "waf-volume" in out.output
+    from detectors.status import detector_statuses
+
+    models = {r["name"]: r["models"] for r in detector_statuses(settings, os_client)}
+    assert models["waf-volume"] == 1 and models["waf-block-action"] == 0  # the saved model, in the model store
 
     out = runner.invoke(
         cli,

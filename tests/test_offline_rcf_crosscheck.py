@@ -15,9 +15,10 @@ from offline_rcf.crosscheck import crosscheck, crosscheck_detector
 from offline_rcf.crosscheck_options import CrossCheckOptions
 from offline_rcf.crosscheck_stats import precision_recall
 from offline_rcf.engine import ad_profile
+from offline_rcf.model_store import model_store, unpack_json
 from offline_rcf.record_features import features_from_records
 from offline_rcf.series import interval_grid
-from offline_rcf.state import ensemble_dir
+from offline_rcf.state import ensemble_key
 from wafad.catalogue import get_detector
 
 T0 = datetime(2024, 3, 1, 0, 0, 17, tzinfo=UTC)  # job schedule: not minute-aligned
@@ -177,8 +178,9 @@ def test_state_persists_and_the_next_check_continues_the_stream(settings, os_cli
     mid = T0 + 150 * MINUTE
     ticks: list[int] = []
     first = crosscheck_detector(settings, name, T0, mid, client=os_client, seeds=SEEDS)
-    folder = ensemble_dir(settings.state_dir, name, None, "index")
-    assert (folder / "meta.json").exists() and (folder / f"seed-{SEEDS[0]}.json.gz").exists()
+    # the ensemble is in the shared model store (S3), one object with every seed's model
+    saved = model_store(settings).get(ensemble_key(name, None, "index"))
+    assert saved is not None and set(unpack_json(saved.data)["models"]) == {str(s) for s in SEEDS}
     second = crosscheck_detector(
         settings, name, mid, T0 + N * MINUTE, client=os_client, seeds=SEEDS, progress=lambda d, t: ticks.append(d)
     )
@@ -326,7 +328,7 @@ def test_hc_detector_is_checked_per_entity(settings, os_client):
     assert len(report.intervals) == 2 * (n - 2)
     assert report.verdict == "consistent", report.summary
     assert report.to_dict()["n_late_data"] == 0
-    assert ensemble_dir(settings.state_dir, spec.name, "FR", "index").joinpath("meta.json").exists()
+    assert (settings.state_dir / ensemble_key(spec.name, "FR", "index")).exists()  # options.state_dir: a folder store
 
 
 def test_the_local_ad_engine_realtime_and_historical_is_consistent_with_the_replica(settings, os_client, stream):

@@ -29,7 +29,7 @@ def _score_unseen(depth: float) -> float:
     return 1.0 / (depth + 1.0)
 
 
-@njit(cache=True, fastmath=True)
+@njit(cache=True)
 def _separation(t, node, point, bmin, bmax) -> float:
     """``CommonUtils.getProbabilityOfSeparation`` of ``point`` from the box of internal ``node``."""
     new_range = np.float32(0.0)
