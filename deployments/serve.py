@@ -11,13 +11,19 @@
 
 The ``prefect.yaml`` next to this file declares the same flows for a process work pool, with names ending in
 ``-pool`` (a deployment is identified by flow + name, so the two mechanisms must not share names).
+:func:`serve_on_pool` (``wafad serve --workers N``) deploys those instead and runs them on N local workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wafad.settings import Settings
 
 DEPLOYMENT_NAMES = (
     "simulate-every-minute",
@@ -111,12 +117,65 @@ def serve_all(only: list[str] | None = None, paused: bool = False, limit: int = 
     serve(*build_deployments(only, paused), limit=limit)
 
 
+def serve_on_pool(
+    settings: Settings,
+    workers: int,
+    *,
+    only: list[str] | None = None,
+    paused: bool = False,
+    ensure: bool = False,
+    limit: int | None = None,
+    say: Callable[[str], None] = print,
+) -> int:
+    """The concurrency limits (and with ``ensure`` the infrastructure), the work pool, its deployments and
+    ``workers`` local workers; then wait until interrupted (Ctrl-C, SIGTERM) and stop the workers. Returns the exit
+    code: 0, or 1 when a worker exited by itself."""
+    from deployments.pool import POOL, deploy, ensure_work_pool, pool_deployment_names
+    from deployments.workers import start_workers, stop_workers, wait_ready, watch_workers
+    from tasks.common import ensure_concurrency_limits
+
+    names = pool_deployment_names(only)  # a typo fails here, before anything is created
+    ensure_concurrency_limits()
+    if ensure:
+        from flows.ensure_infrastructure import ensure_infrastructure_flow
+
+        ensure_infrastructure_flow()
+    say(f"work pool {POOL}: {'created' if ensure_work_pool() else 'exists'}")
+    deployed = deploy(names, paused=paused)
+    say(f"deployed {len(deployed)}{' (paused)' if paused else ''}: {', '.join(deployed)}")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        pool_workers, _ = start_workers(settings, workers, limit=limit)
+        wait_ready(pool_workers)
+        for w in pool_workers:
+            say(f"worker {w.name} online (pid {w.pid}, log {w.log})")
+        say("Ctrl-C (or `wafad stack down`) stops the workers")
+        return 1 if watch_workers(settings, pool_workers, say) else 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for name in stop_workers(settings):
+            say(f"stopped {name}")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", action="append", help="serve only this deployment (repeatable)")
     parser.add_argument("--paused", action="store_true", help="create the schedules paused")
     parser.add_argument("--ensure", action="store_true", help="run ensure-infrastructure before serving")
+    parser.add_argument("--workers", type=int, default=0, help="deploy prefect.yaml and run N local workers instead")
+    parser.add_argument("--worker-limit", type=int, default=2, help="flow runs at a time per worker")
     args = parser.parse_args(argv)
+    if args.workers:
+        from wafad.settings import get_settings
+
+        options = {"only": args.only, "paused": args.paused, "ensure": args.ensure, "limit": args.worker_limit}
+        raise SystemExit(serve_on_pool(get_settings(), args.workers, **options))
     serve_all(only=args.only, paused=args.paused, ensure=args.ensure)
 
 

@@ -40,6 +40,18 @@ def _stack_up(settings: Settings, *, with_prefect: bool = False) -> None:
         raise typer.Exit(2) from None
 
 
+def _print_backfill(state: str, summary: dict | None) -> None:
+    """The --direct backfill's outcome: its state, then one row per hour and detector."""
+    out.print(f"backfill {state}")
+    if not summary:
+        return
+    t = Table("window start", "detector", "series", "results", "anomalies")
+    for r in summary.get("detectors") or []:
+        t.add_row(str(r["start"]), r["detector"], str(r["entities"]), str(r["results_written"]), str(r["anomalies"]))
+    out.print(t)
+    out.print(f"objects {summary['objects']}, re-driven {summary['incomplete']}, indexed {summary['indexed_after']}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
@@ -93,8 +105,13 @@ def register(app: typer.Typer) -> None:
         only: list[str] | None = typer.Option(None, "--only", help="serve only these deployments"),
         paused: bool = typer.Option(False, help="create the schedules paused"),
         ensure: bool = typer.Option(True, help="run ensure-infrastructure before serving"),
+        workers: int = typer.Option(
+            0, "--workers", min=0, help="instead: deploy prefect.yaml to the process work pool, run N local workers"
+        ),
+        worker_limit: int = typer.Option(2, min=1, help="with --workers: flow runs at a time per worker"),
     ) -> None:
-        """Start the local stack with a Prefect server and serve every deployment with its schedule."""
+        """Start the local stack with a Prefect server and serve every deployment with its schedule (--workers N:
+        run them from the `wafad-process` work pool on N local workers; more can join from other machines)."""
         from flows.prefect_server import prefect_environment
         from wafad.settings import get_settings
 
@@ -103,6 +120,25 @@ def register(app: typer.Typer) -> None:
         prefect_environment(settings, allow_ephemeral=False)
         ui = f"http://{settings.host}:{settings.prefect_port}"
         out.print(f"[bold]Prefect UI: {ui}[/]  (API {settings.prefect_api_url})")
+        if workers:
+            from deployments.pool import PoolError
+            from deployments.serve import serve_on_pool
+            from deployments.workers import WorkerError
+
+            try:
+                code = serve_on_pool(
+                    settings,
+                    workers,
+                    only=only or None,
+                    paused=paused,
+                    ensure=ensure,
+                    limit=worker_limit,
+                    say=lambda m: console.print(f"[cyan]pool[/] {m}"),
+                )
+            except (PoolError, WorkerError) as exc:
+                console.print(f"[red]error:[/] {exc}")
+                raise typer.Exit(1) from None
+            raise typer.Exit(code)
         from deployments.serve import serve_all
 
         serve_all(only=only or None, paused=paused, ensure=ensure)
@@ -113,24 +149,43 @@ def register(app: typer.Typer) -> None:
         end: str = typer.Option(..., help="end of the range (ISO-8601 UTC, now or now-1h; exclusive)"),
         wait: bool = typer.Option(False, help="wait for the runs and report their states"),
         direct: bool = typer.Option(False, help="run the backfill flow in this process instead of the deployment"),
+        runner: str | None = typer.Option(None, help="with --direct: dask or serial (default WAFAD_TASK_RUNNER)"),
+        workers: int | None = typer.Option(None, help="with --direct: local Dask worker processes (default: cores)"),
+        deployment: str | None = typer.Option(
+            None, help="flow/deployment for the hour runs (default: the work pool's when deployed, else the served one)"
+        ),
     ) -> None:
-        """One backfill run per hour of [start, end) through the served deployment, with idempotency keys."""
+        """One backfill run per hour of [start, end) through the served deployment, with idempotency keys
+        (--direct: the whole range as one flow here, its hours fanned out on Dask or serially)."""
         from flows.prefect_server import prefect_environment
+        from flows.runners import describe, with_runner
         from wafad.settings import get_settings
 
-        settings = get_settings()
         t0, t1 = _parse_dt(start), _parse_dt(end)
         assert t0 is not None and t1 is not None
         if t1 <= t0:
             console.print("[red]error:[/] --end must be after --start")
             raise typer.Exit(2)
+        if not direct and (runner or workers):
+            console.print(
+                "[red]error:[/] --runner/--workers apply to --direct (deployment runs go to their deployment)"
+            )
+            raise typer.Exit(1)
+        try:
+            settings = with_runner(get_settings(), runner, workers)
+        except ValueError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
         prefect_environment(settings, allow_ephemeral=direct)
-        from flows.backfill import backfill_here, failed_runs, fan_out
+        from flows.backfill import backfill_deployment, backfill_here, failed_runs, fan_out
 
         if direct:
-            failed = backfill_here(t0, t1, on_hour=lambda hour, state: out.print(f"{hour:%Y-%m-%dT%H}:00  {state}"))
-            raise typer.Exit(1 if failed else 0)
-        runs = fan_out(t0, t1, wait=wait)
+            console.print(f"[cyan]backfill[/] {t0:%Y-%m-%dT%H}:00 .. {t1:%Y-%m-%dT%H:%M}, work {describe(settings)}")
+            ok = backfill_here(t0, t1, settings=settings, on_done=_print_backfill)
+            raise typer.Exit(0 if ok else 1)
+        target = backfill_deployment(deployment)
+        console.print(f"[cyan]backfill[/] one run of {target} per hour")
+        runs = fan_out(t0, t1, wait=wait, deployment=target)
         t = Table("hour", "flow run", "state")
         for r in runs:
             t.add_row(r["hour"], r["name"], r["state"])

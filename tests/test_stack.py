@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from wafad.settings import Settings
-from wafad.stack import LocalStack, _pid_alive, free_port
+from wafad.stack import LocalStack, free_port, pid_alive
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -62,7 +62,7 @@ def test_up_twice_starts_one_copy_and_down_leaves_nothing(stack_env: dict[str, s
 
     down = _cli(stack_env, "down")
     assert down.returncode == 0, down.stderr
-    assert not any(_pid_alive(pid) for pid in pids.values())
+    assert not any(pid_alive(pid) for pid in pids.values())
     assert not list((state / "stack").glob("*.pid"))
     assert _cli(stack_env, "status").returncode == 3  # not running
 

@@ -70,7 +70,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -85,7 +85,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _cmdline(pid: int) -> str:
+def process_cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
@@ -175,7 +175,7 @@ class LocalStack:
         except (OSError, ValueError):
             return None
         pid = int(info.get("pid", 0))
-        if pid and _pid_alive(pid) and svc.marker in _cmdline(pid):
+        if pid and pid_alive(pid) and svc.marker in process_cmdline(pid):
             return pid
         return None
 
@@ -250,7 +250,7 @@ class LocalStack:
             if self._is_healthy(svc):
                 return
             time.sleep(0.2)
-        self._stop_pid(proc.pid)
+        stop_process_group(proc.pid)
         self._pidfile(svc.name).unlink(missing_ok=True)
         raise StackError(f"{svc.name} did not become healthy within {svc.startup_timeout_s:.0f} s")
 
@@ -262,31 +262,31 @@ class LocalStack:
             pid = self._read_pid(svc)
             if pid:
                 say(f"stopping {svc.name} (pid {pid})")
-                self._stop_pid(pid)
+                stop_process_group(pid)
                 stopped.append(svc.name)
             self._pidfile(svc.name).unlink(missing_ok=True)
         return stopped
 
-    @staticmethod
-    def _stop_pid(pid: int, timeout_s: float = 15.0) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after ``timeout_s``."""
-        try:
-            pgid = os.getpgid(pid)
-        except ProcessLookupError:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            if not _pid_alive(pid) and not _group_alive(pgid):
-                return
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+
+def stop_process_group(pid: int, timeout_s: float = 15.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``timeout_s``."""
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, 0)
+            os.waitpid(pid, os.WNOHANG)
+        if not pid_alive(pid) and not _group_alive(pgid):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
 
 
 def _group_alive(pgid: int) -> bool:
