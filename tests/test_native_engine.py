@@ -133,3 +133,42 @@ def test_import_is_light():
     code = "import sys, offline_rcf.native; print('numba' in sys.modules, 'jpype' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+_CACHE_PROBE = """
+import json, sys
+import numpy as np
+from numba.core.registry import CPUDispatcher
+from offline_rcf.engine import ad_profile
+from offline_rcf.native import NativeEngine
+from offline_rcf.native.compare import poisson_stream, run
+import offline_rcf.native.forest, offline_rcf.native.scoring, offline_rcf.native.transform, offline_rcf.native.tree
+results = run(NativeEngine(ad_profile(5, seed=3)), poisson_stream(500, seed=3))
+kernels = [v for m in list(sys.modules.values()) if getattr(m, "__name__", "").startswith("offline_rcf.native")
+           for v in vars(m).values() if isinstance(v, CPUDispatcher)]
+print(json.dumps({"hits": sum(sum(k.stats.cache_hits.values()) for k in kernels),
+                  "misses": sum(sum(k.stats.cache_misses.values()) for k in kernels),
+                  "scores": [r.score for r in results], "flagged": sum(r.grade > 0 for r in results)}))
+"""
+
+
+def test_kernels_compile_once_into_the_cache_then_load_from_it(tmp_path):
+    """A first run (fresh clone, empty cache) compiles and writes the cache; the next process only loads it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env.pop("NUMBA_DISABLE_JIT", None)
+
+    def probe() -> dict:
+        out = subprocess.run([sys.executable, "-c", _CACHE_PROBE], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    cold = probe()
+    written = list(tmp_path.rglob("*.nbi"))
+    warm = probe()
+    assert cold["misses"] > 0 and len(written) >= 10  # compiled, and the index of every kernel written
+    assert warm["misses"] == 0 and warm["hits"] > 0  # nothing compiled the second time
+    assert cold["flagged"] > 0 and warm["scores"] == cold["scores"]
