@@ -20,8 +20,9 @@ test:
 	@scripts/bootstrap.sh --browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# make serve WORKERS=2: the prefect.yaml deployments on the process work pool with 2 local workers
 serve: bootstrap
-	$(BIN)/wafad serve
+	$(BIN)/wafad serve $(if $(WORKERS),--workers $(WORKERS))
 
 stack-up: bootstrap
 	$(BIN)/wafad stack up

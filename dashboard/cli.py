@@ -51,6 +51,12 @@ def _settings(*, demo: bool) -> Any:
     return demo_settings(get_settings())
 
 
+def _demo_evaluation(settings: Any, demo: bool) -> Path | None:
+    """The demo's evaluation report (``<demo state>/evaluation.json``) when it exists."""
+    path = Path(settings.state_dir) / "evaluation.json"
+    return path if demo and path.exists() else None
+
+
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
@@ -61,6 +67,9 @@ def register(app: typer.Typer) -> None:
         alerts: Path | None = typer.Option(None, "--alerts", help="alerts sent (JSON list or JSON lines)"),
         crosscheck: Path | None = typer.Option(None, "--crosscheck", help="cross-check report JSON (one or a list)"),
         demo: bool = typer.Option(False, "--demo", help="read the local demo's indices (after `make demo`)"),
+        evaluation: Path | None = typer.Option(
+            None, "--evaluation", help="a `wafad evaluate --out x.json` report (default: the demo's, if it exists)"
+        ),
     ) -> None:
         """Write the self-contained HTML dashboard for a time window (opens offline, no network)."""
         from rich.console import Console
@@ -79,6 +88,7 @@ def register(app: typer.Typer) -> None:
             labels=_read_json(labels, "labels"),
             alerts=_read_alerts(alerts),
             crosscheck=_read_json(crosscheck, "cross-check"),
+            evaluation=_read_json(evaluation or _demo_evaluation(settings, demo), "evaluation"),
         )
         Console(stderr=True).print(f"dashboard written to [bold]{path}[/] ({path.stat().st_size:,} bytes)")
         print(path)

@@ -28,6 +28,7 @@ from dashboard.safety import content_security_policy, safe_json
 from dashboard.views.alerts import alerts
 from dashboard.views.crosscheck import crosscheck
 from dashboard.views.detectors import detectors
+from dashboard.views.evaluation import evaluation
 from dashboard.views.historical import historical
 from dashboard.views.live import live
 from dashboard.views.overview import overview
@@ -64,6 +65,8 @@ def _nav(d: DashboardData) -> list[tuple[str, str]]:
     nav.append(("traffic", "Traffic"))
     if d.alerts or d.labels:
         nav.append(("alerts", "Alerts"))
+    if d.evaluation:
+        nav.append(("evaluation", "Evaluation"))
     return nav
 
 
@@ -78,6 +81,7 @@ def render_html(d: DashboardData) -> str:
         "crosscheck": crosscheck(d, reg),
         "traffic": traffic(d),
         "alerts": alerts(d),
+        "evaluation": evaluation(d),
     }
     scripts = inline_scripts()
     payload = {
@@ -114,9 +118,12 @@ def write_dashboard(
     labels: Iterable[Mapping[str, Any]] | None = None,
     alerts: Iterable[Mapping[str, Any]] | None = None,
     crosscheck: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> Path:
     """Query OpenSearch for [start, end) and write the self-contained dashboard to ``out``; returns ``out``."""
-    data = load_dashboard_data(settings, start, end, labels=labels, alerts=alerts, crosscheck=crosscheck)
+    data = load_dashboard_data(
+        settings, start, end, labels=labels, alerts=alerts, crosscheck=crosscheck, evaluation=evaluation
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -82,6 +82,26 @@ def aws_settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """``settings`` as the ``WAFAD_*`` environment of a CLI command run in-process (``get_settings()`` sees them)."""
+    from flows.common import settings_env
+    from wafad.settings import get_settings
+
+    env = {
+        **settings_env(settings),
+        "WAFAD_MOTO_PORT": str(settings.moto_port),
+        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
+        "WAFAD_PREFECT_PORT": str(settings.prefect_port),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("WAFAD_DETECTOR_ENGINE", raising=False)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def delivered_hour():
     """``make(settings, start) -> (records, keys, lines)``: one simulated hour in S3, relayed and delivered, every
     record indexed; ``keys`` are the hour's S3 objects and ``lines`` their line counts (adding up to ``records``)."""

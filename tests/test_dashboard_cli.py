@@ -17,22 +17,6 @@ from wafad.settings import get_settings
 START = datetime(2026, 8, 3, 6, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    for key, value in {
-        "WAFAD_TARGET": "local",
-        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
-        "WAFAD_MOTO_PORT": str(settings.moto_port),
-        "WAFAD_INDEX_PREFIX": settings.index_prefix,
-        "WAFAD_RESULTS_INDEX": settings.results_index,
-        "WAFAD_STATE_DIR": str(settings.state_dir),
-    }.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_dashboard_command_writes_the_page(settings, os_client, cli_env, tmp_path: Path) -> None:
     from wafad.cli import app
 

@@ -18,7 +18,6 @@ from dashboard.executive.period import Period
 from dashboard.executive.report import report_view, write_report
 from dashboard.executive.view import ExecutiveView
 from dashboard.sample_data import XSS_PAYLOADS, engine_detector_ids, index_window
-from wafad.settings import get_settings
 
 START = datetime(2026, 9, 7, 10, 0, tzinfo=UTC)
 MINUTES = 75
@@ -170,22 +169,6 @@ def test_report_pdf_holds_the_kpis_and_hostile_strings_as_text(settings, os_clie
 
 
 # --- the CLI ---------------------------------------------------------------------------------------
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    for key, value in {
-        "WAFAD_TARGET": "local",
-        "WAFAD_OSMEM_PORT": str(settings.osmem_port),
-        "WAFAD_MOTO_PORT": str(settings.moto_port),
-        "WAFAD_INDEX_PREFIX": settings.index_prefix,
-        "WAFAD_RESULTS_INDEX": settings.results_index,
-        "WAFAD_STATE_DIR": str(settings.state_dir),
-    }.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def _report(*args: str):
     from wafad.cli import app
 

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Folders whose modules are product code (tests and benchmarks aside).
 PRODUCT = (
     "wafad", "simulator", "lambdas", "ingest", "detectors", "alerting", "offline_rcf",
-    "dashboard", "flows", "tasks", "deployments", "queries", "scripts",
+    "dashboard", "flows", "tasks", "deployments", "queries", "scripts", "capacity", "evaluate",
 )  # fmt: skip
 MAX_LINES = 400
 

@@ -32,6 +32,8 @@ COMMAND_MODULES = (
     "dashboard.cli",
     "flows.cli",
     "queries.cli",
+    "capacity.cli",
+    "evaluate.cli",
 )
 
 
@@ -40,6 +42,10 @@ def _print_status(stack: LocalStack, with_prefect: bool) -> None:
     for st in stack.status(with_prefect=with_prefect):
         style = {"running": "green", "stopped": "dim", "foreign": "yellow"}.get(st.state, "red")
         table.add_row(st.name, f"[{style}]{st.state}[/]", st.url, str(st.pid or "-"))
+    from deployments.workers import running_workers
+
+    for w in running_workers(stack.settings):  # `wafad serve --workers N`
+        table.add_row(w.name, "[green]running[/]", "work pool wafad-process", str(w.pid))
     Console().print(table)
 
 
@@ -58,9 +64,15 @@ def stack_up(prefect: bool = typer.Option(False, "--prefect", help="also start a
 
 @stack_app.command("down")
 def stack_down() -> None:
-    """Stop every local service this state folder started."""
-    stack = LocalStack(get_settings())
-    stopped = stack.down(on_progress=lambda m: console.print(f"[cyan]stack[/] {m}"))
+    """Stop every local service (and `wafad serve --workers` worker) this state folder started."""
+    from deployments.workers import stop_workers
+
+    def say(message: str) -> None:
+        console.print(f"[cyan]stack[/] {message}")
+
+    settings = get_settings()
+    stopped = stop_workers(settings, on_progress=say)  # before the Prefect server they report to
+    stopped += LocalStack(settings).down(on_progress=say)
     console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
 
 

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     alert_min_grade: float = Field(default=0.0, ge=0.0, le=1.0, description="alert when grade > this")
     alert_min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
     alert_cooldown_minutes: int = Field(default=10, ge=0)
+    warm_start_hours: float = Field(
+        default=3.0, ge=0, le=168, description="history a new local detector is warmed on (detectors.warm_start)"
+    )
     dashboard_url: str | None = None
 
     # --- fan-out (Prefect's DaskTaskRunner: flows.runners) -----------------------------------

@@ -24,6 +24,7 @@ class DashboardData:
     labels: list[Label]
     alerts: list[Alert]
     crosschecks: list[CrossCheck]
+    evaluation: dict[str, Any] | None = None  # a `wafad evaluate` report (EvaluationReport.to_dict())
 
 
 def load_dashboard_data(
@@ -35,6 +36,7 @@ def load_dashboard_data(
     alerts: Iterable[Mapping[str, Any]] | None = None,
     crosscheck: Any = None,
     client: Any = None,
+    evaluation: Mapping[str, Any] | None = None,
 ) -> DashboardData:
     """Query OpenSearch for the window and parse the optional inputs."""
     from wafad.clients import opensearch_client
@@ -62,4 +64,5 @@ def load_dashboard_data(
         labels=parse_labels(labels),
         alerts=parse_alerts(alerts),
         crosschecks=parse_crosscheck(crosscheck),
+        evaluation=dict(evaluation) if evaluation else None,
     )

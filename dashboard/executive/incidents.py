@@ -3,8 +3,9 @@
 The alert messages are the record of what executives were told: one "opened" and one "resolved" message per
 incident (``alerting`` AlertMessage dicts, or the dashboard's ``{detector, kind, window_start, window_end,
 severity}`` shape). Without them, the incidents are replayed from the real-time detector results with the same
-logic and policy as the alerter (:func:`alerting.incidents.advance`, :meth:`AlertPolicy.from_settings`), from a
-clean state a little before the period, and turned into the same message dicts.
+logic and per-detector policies as the alerter (:func:`alerting.incidents.advance`,
+:func:`alerting.policy.detector_policies`), from a clean state a little before the period, and turned into the
+same message dicts.
 """
 
 from __future__ import annotations
@@ -93,16 +94,18 @@ def incidents_from_alerts(alerts: Iterable[Mapping[str, Any]]) -> list[IncidentR
 def replayed_alerts(settings: Any, client: Any, period: Period) -> list[dict[str, Any]]:
     """The opened/resolved messages the alerter's logic gives for the results up to the period's end."""
     from alerting.alerts import detector_catalogue_ids
-    from alerting.incidents import AlertPolicy, IncidentState, advance, severity
+    from alerting.incidents import IncidentState, advance, severity
+    from alerting.policy import detector_policies, detector_policy
     from detectors.results import search_result_docs
 
-    policy = AlertPolicy.from_settings(settings)
+    policy = detector_policy(None, settings)
     lookback = policy.max_quiet_ms + policy.cooldown_ms
     docs = search_result_docs(
         client, settings.results_index, start_ms=period.start_ms - lookback, end_ms=period.end_ms, realtime=True
     )
-    events = advance(IncidentState(), docs, policy)
-    names = {det_id: spec.name for det_id, spec in detector_catalogue_ids(settings, client).items()} if events else {}
+    specs = detector_catalogue_ids(settings, client) if docs else {}
+    events = advance(IncidentState(), docs, detector_policies(specs, settings))
+    names = {det_id: spec.name for det_id, spec in specs.items()}
     return [
         {
             "kind": e.kind,
