@@ -56,7 +56,6 @@ Mode = Literal["realtime", "historical"]
 MIN_TRAIN_SAMPLES = 32  # NUM_MIN_SAMPLES
 ZERO_WHEN_EMPTY = frozenset({"sum", "value_count", "cardinality"})
 MODEL_WRITE_ATTEMPTS = 3  # a series whose model another writer changed meanwhile is re-scored from that model
-_LEGACY = object()  # _realtime_series: read the model from ``model_path`` (callers without a store)
 __all__ = ["LocalADEngine", "NotEnoughDataError", "RunReport", "SeriesJob", "SeriesOutcome", "local_detector_id"]
 Progress = Callable[[str, int, int], None]  # (detector name, series done, series total)
 
@@ -334,20 +333,17 @@ class LocalADEngine:
         start_ms: int,
         to_save: list[tuple[Any, Path]],
         *,
-        model: Any = _LEGACY,
+        model: Any,
     ) -> list[dict[str, Any]]:
         """The series' documents; ``(model, path)`` appended to ``to_save`` when it scored something.
 
-        ``model``: the saved model to continue (None: cold start); by default the one at :meth:`model_path`.
+        ``model``: the saved model to continue (None: cold start, as a new detector does).
         """
-        from offline_rcf import TRCFDetector
 
         path = self.model_path(det_id, fs.entity)
         docs: list[dict[str, Any]] = []
         values = np.array(fs.values, dtype=np.float64)
         hc = spec.is_high_cardinality
-        if model is _LEGACY:
-            model = TRCFDetector.load(path) if path.exists() else None
         if model is not None:
             det = model
             first_new = (det.last_t_ or 0) * 1000  # data_end of the last interval it scored

@@ -2,18 +2,15 @@
 
 The model set-up, cold start on the preceding intervals, the handling of absent HC entities and missing
 intervals, and the result documents are :class:`detectors.local_engine.LocalADEngine`'s own (its real-time series
-path, with a fresh model folder and no OpenSearch); then the detector's AD rules (``spec.rules``) are applied with
-:func:`detectors.rules.apply_rules`, as production would see them.
+path, with no saved model and no OpenSearch), the detector's AD rules applied as the engine applies them
+(:func:`detectors.rules.apply_rules`), as production would see them.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any, Literal
 
 from detectors.local_engine import LocalADEngine, local_detector_id
-from detectors.rules import apply_rules
 from offline_rcf.series import FeatureSeries
 from wafad.catalogue import DetectorSpec
 
@@ -31,10 +28,8 @@ def score_detector(
     det_id = local_detector_id(spec)
     history_from = detector_start_ms - local.history * local.interval_ms  # what a real-time start fetches
     docs: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="wafad-evaluate-") as tmp:
-        local.models_dir = Path(tmp)  # no saved model: every series cold-starts as a new detector does
-        for _entity, fs in sorted(series.items()):
-            part = fs.select(fs.data_start >= history_from)
-            docs += local._realtime_series(spec, det_id, part, detector_start_ms, [])
-    rules = tuple(getattr(spec, "rules", ()) or ())
-    return [apply_rules(doc, rules) for doc in docs]
+    for _entity, fs in sorted(series.items()):
+        part = fs.select(fs.data_start >= history_from)
+        # model=None: every series cold-starts as a new detector does; the engine applies the detector's AD rules
+        docs += local._realtime_series(spec, det_id, part, detector_start_ms, [], model=None)
+    return docs
